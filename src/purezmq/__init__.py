@@ -1,0 +1,70 @@
+"""purezmq: ZeroMQ in pure Python.
+
+Speaks ZMTP 3.x on the wire (interoperates with libzmq and other ZeroMQ
+peers) and offers pyzmq's API: ``import purezmq as zmq``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from purezmq import constants
+from purezmq.constants import *  # noqa: F403
+from purezmq.error import (
+    Again,
+    ContextTerminated,
+    InterruptedSystemCall,
+    NotDone,
+    ZMQBaseError,
+    ZMQBindError,
+    ZMQError,
+    ZMQVersionError,
+    strerror,
+)
+from purezmq.sugar.context import Context
+from purezmq.sugar.frame import Frame, Message, MessageTracker
+from purezmq.sugar.poll import Poller, select
+from purezmq.sugar.socket import Socket
+from purezmq.sugar.version import (
+    __version__,
+    has,
+    pyzmq_version,
+    pyzmq_version_info,
+    zmq_version,
+    zmq_version_info,
+)
+from purezmq.install import install_as_zmq
+
+COPY_THRESHOLD = 65536
+DRAFT_API = False
+IPC_PATH_MAX_LEN = 107
+
+
+def get_includes() -> list[str]:
+    """pyzmq returns C header directories; purezmq has no C (an empty list)."""
+    return []
+
+
+def get_library_dirs() -> list[str]:
+    """pyzmq returns C library directories; purezmq has no C (an empty list)."""
+    return []
+
+
+def device(device_type: int, frontend: Socket, backend: Socket) -> None:
+    """Not in purezmq yet: devices and proxies come with the roadmap's step 4."""
+    raise NotImplementedError("zmq.device / zmq.proxy are not implemented in purezmq yet")
+
+
+def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> None:
+    """Not in purezmq yet: devices and proxies come with the roadmap's step 4."""
+    raise NotImplementedError("zmq.device / zmq.proxy are not implemented in purezmq yet")
+
+
+def curve_keypair() -> Any:
+    """CURVE comes with the security work; not available yet."""
+    raise NotImplementedError("CURVE is not implemented in purezmq yet")
+
+
+def curve_public(secret_key: bytes) -> Any:
+    """CURVE comes with the security work; not available yet."""
+    raise NotImplementedError("CURVE is not implemented in purezmq yet")

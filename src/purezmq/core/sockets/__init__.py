@@ -1,0 +1,23 @@
+"""One class per socket type, keyed by libzmq's type number."""
+
+from __future__ import annotations
+
+from purezmq import constants as C
+from purezmq.core.socketbase import SocketBase
+from purezmq.core.sockets.dealer import Dealer
+from purezmq.core.sockets.pair import Pair
+from purezmq.core.sockets.pub import Pub
+from purezmq.core.sockets.pull import Pull
+from purezmq.core.sockets.push import Push
+from purezmq.core.sockets.rep import Rep
+from purezmq.core.sockets.req import Req
+from purezmq.core.sockets.router import Router
+from purezmq.core.sockets.sub import Sub
+from purezmq.core.sockets.xpub import XPub
+from purezmq.core.sockets.xsub import XSub
+
+SOCKET_CLASSES: dict[int, type[SocketBase]] = {
+    cls.type: cls for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub)
+}
+
+__all__ = ["SOCKET_CLASSES"]

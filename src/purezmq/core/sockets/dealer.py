@@ -1,0 +1,52 @@
+"""DEALER: load-balances sends, fair-queues receives (RFC 28), no envelope."""
+
+from __future__ import annotations
+
+from purezmq import constants as C
+from purezmq.core.pipe import Msg, Pipe
+from purezmq.core.socketbase import SocketBase
+from purezmq.core.strategies import FairQueue, LoadBalancer
+
+
+class Dealer(SocketBase):
+    """Asynchronous request socket; PROBE_ROUTER sends an empty message on connect."""
+
+    type = C.DEALER
+    type_name = "DEALER"
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.lb = LoadBalancer()
+        self.fq = FairQueue()
+
+    def xattach_pipe(self, pipe: Pipe) -> None:
+        if self.options.probe_router and pipe.writable():
+            pipe.write([b""])
+        self.lb.attach(pipe)
+        self.fq.attach(pipe)
+
+    def xpipe_terminated(self, pipe: Pipe) -> None:
+        self.lb.terminated(pipe)
+        self.fq.terminated(pipe)
+
+    def xread_activated(self, pipe: Pipe) -> None:
+        self.fq.activated(pipe)
+
+    def xwrite_activated(self, pipe: Pipe) -> None:
+        self.lb.activated(pipe)
+
+    def xsend(self, msg: Msg) -> bool:
+        return self.lb.send(msg) is not None
+
+    def xrecv(self) -> Msg | None:
+        got = self.fq.recv()
+        if got is None:
+            return None
+        self.last_pipe = got[1]
+        return got[0]
+
+    def xhas_in(self) -> bool:
+        return self.fq.has_in()
+
+    def xhas_out(self) -> bool:
+        return self.lb.has_out()

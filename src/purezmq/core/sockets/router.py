@@ -1,0 +1,98 @@
+"""ROUTER: addresses peers by routing id (RFC 28, libzmq zmq_socket).
+
+Received messages are prefixed with the sender's routing id; a sent message's
+first frame names the peer. Unknown peers: dropped, or EHOSTUNREACH with
+ROUTER_MANDATORY. A duplicate routing id is refused, or with ROUTER_HANDOVER
+takes over the old connection.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from typing import Any
+
+from purezmq import constants as C
+from purezmq.core.pipe import Msg, Pipe
+from purezmq.core.socketbase import SocketBase
+from purezmq.core.strategies import FairQueue
+from purezmq.error import ZMQError, make_error
+
+
+class Router(SocketBase):
+    """Routes replies by the routing id each peer gave or was given."""
+
+    type = C.ROUTER
+    type_name = "ROUTER"
+    recv_routing_id = True
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.fq = FairQueue()
+        self.outpipes: dict[bytes, Pipe] = {}
+        self.next_id = random.getrandbits(31)
+
+    def xattach_pipe(self, pipe: Pipe) -> None:
+        rid = pipe.routing_id
+        if not rid:
+            self.next_id = (self.next_id + 1) & 0xFFFFFFFF
+            rid = pipe.routing_id = b"\x00" + struct.pack(">I", self.next_id)
+        old = self.outpipes.get(rid)
+        if old is not None:
+            if not self.options.router_handover:
+                pipe.dead = True  # refused: the engine drops that connection
+                return
+            # Handover: the new connection takes the id; the old one is closed.
+            del self.outpipes[rid]
+            old.routing_id = b""
+            if old.peer is not None:
+                self.deferred.append(getattr(old.peer, "disconnect", lambda: None))
+        self.outpipes[rid] = pipe
+        if self.options.probe_router and pipe.writable():
+            pipe.write([b""])
+        self.fq.attach(pipe)
+
+    def xpipe_terminated(self, pipe: Pipe) -> None:
+        if self.outpipes.get(pipe.routing_id) is pipe:
+            del self.outpipes[pipe.routing_id]
+        self.fq.terminated(pipe)
+
+    def xread_activated(self, pipe: Pipe) -> None:
+        self.fq.activated(pipe)
+
+    def xsend(self, msg: Msg) -> bool:
+        rid = msg[0]
+        pipe = self.outpipes.get(rid if type(rid) is bytes else bytes(rid))
+        if pipe is None:
+            if self.options.router_mandatory:
+                raise ZMQError(C.EHOSTUNREACH, f"no peer with routing id {bytes(rid)!r}")
+            return True  # silently dropped, as libzmq does
+        if len(msg) == 1:
+            return True
+        if not pipe.writable():
+            # Mandatory: wait (or EAGAIN); otherwise drop at HWM.
+            return not self.options.router_mandatory
+        pipe.write(msg[1:])
+        return True
+
+    def xrecv(self) -> Msg | None:
+        got = self.fq.recv()
+        if got is None:
+            return None
+        msg, pipe = got
+        self.last_pipe = pipe
+        return [pipe.routing_id, *msg]
+
+    def xhas_in(self) -> bool:
+        return self.fq.has_in()
+
+    def xhas_out(self) -> bool:
+        if not self.options.router_mandatory:
+            return True
+        return any(p.writable() for p in self.outpipes.values())
+
+    def xsetsockopt(self, opt: int, value: Any) -> bool:
+        if opt in (C.ROUTER_MANDATORY, C.ROUTER_HANDOVER, C.PROBE_ROUTER, C.ROUTER_RAW):
+            if opt == C.ROUTER_RAW:
+                raise make_error(C.ENOTSUP, "ROUTER_RAW is not supported (use STREAM)")
+        return False

@@ -1,0 +1,158 @@
+"""The three routing strategies every classic socket type is built from.
+
+- ``LoadBalancer`` (lb): send each message to the next writable pipe, round
+  robin; pipes found full leave the active set until re-activated.
+- ``FairQueue`` (fq): receive from the next readable pipe, round robin, one
+  whole message per turn; pipes found empty leave the active set.
+- ``Distributor`` (dist): send one message to many pipes (PUB fan-out); a full
+  pipe drops the message (or, with ``XPUB_NODROP``, the send waits).
+
+All methods run with the owning socket's lock held. The active pipes are kept
+at the front of ``self.pipes`` (indices ``< self.active``) as libzmq does, so
+activation and deactivation are O(1) swaps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from purezmq.core.pipe import Msg, Pipe
+
+
+class _ActiveSet:
+    """Pipes with an active prefix; shared bookkeeping of lb and fq."""
+
+    __slots__ = ("pipes", "active", "current")
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
+        self.active = 0
+        self.current = 0
+
+    def _swap(self, i: int, j: int) -> None:
+        p = self.pipes
+        p[i], p[j] = p[j], p[i]
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.append(pipe)
+        self._swap(self.active, len(self.pipes) - 1)
+        self.active += 1
+
+    def activated(self, pipe: Pipe) -> None:
+        i = self.pipes.index(pipe)
+        if i >= self.active:
+            self._swap(i, self.active)
+            self.active += 1
+
+    def _deactivate_current(self) -> None:
+        self.active -= 1
+        self._swap(self.current, self.active)
+        if self.current >= self.active:
+            self.current = 0
+
+    def remove(self, pipe: Pipe) -> None:
+        try:
+            i = self.pipes.index(pipe)
+        except ValueError:
+            return
+        if i < self.active:
+            self.active -= 1
+            self._swap(i, self.active)
+            i = self.active
+            if self.current >= self.active:
+                self.current = 0
+        self._swap(i, len(self.pipes) - 1)
+        self.pipes.pop()
+
+
+class LoadBalancer(_ActiveSet):
+    """Round-robin sender over writable pipes."""
+
+    __slots__ = ()
+
+    def send(self, msg: Msg) -> Pipe | None:
+        """Write ``msg`` to the next writable pipe; None if every pipe is full."""
+        while self.active:
+            pipe = self.pipes[self.current]
+            if pipe.writable():
+                pipe.write(msg)
+                self.current += 1
+                if self.current >= self.active:
+                    self.current = 0
+                return pipe
+            self._deactivate_current()
+        return None
+
+    def has_out(self) -> bool:
+        for i in range(self.active):
+            if self.pipes[i].writable():
+                return True
+        return False
+
+    def terminated(self, pipe: Pipe) -> None:
+        self.remove(pipe)
+
+
+class FairQueue(_ActiveSet):
+    """Round-robin receiver over readable pipes; keeps dead pipes until drained."""
+
+    __slots__ = ()
+
+    def recv(self) -> tuple[Msg, Pipe] | None:
+        """Next message and the pipe it came from, or None when none waits."""
+        while self.active:
+            pipe = self.pipes[self.current]
+            msg = pipe.read()
+            if msg is not None:
+                self.current += 1
+                if self.current >= self.active:
+                    self.current = 0
+                return msg, pipe
+            if pipe.dead:
+                self.remove(pipe)
+            else:
+                self._deactivate_current()
+        return None
+
+    def has_in(self) -> bool:
+        for i in range(self.active):
+            if self.pipes[i].inq:
+                return True
+        return False
+
+    def terminated(self, pipe: Pipe) -> None:
+        """The far end went away: keep the pipe until its messages are read."""
+        if pipe.inq:
+            pipe.dead = True
+            self.activated(pipe)
+        else:
+            self.remove(pipe)
+
+
+class Distributor:
+    """Send one message to a set of pipes (PUB/XPUB/XSUB fan-out)."""
+
+    __slots__ = ("pipes",)
+
+    def __init__(self) -> None:
+        self.pipes: list[Pipe] = []
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.append(pipe)
+
+    def terminated(self, pipe: Pipe) -> None:
+        if pipe in self.pipes:
+            self.pipes.remove(pipe)
+
+    def send_to(self, pipes: Iterable[Pipe], msg: Msg) -> None:
+        """Write to each pipe with room; drop for full ones (PUB semantics)."""
+        for pipe in pipes:
+            if pipe.writable():
+                pipe.write(msg)
+
+    def send_to_all(self, msg: Msg) -> None:
+        self.send_to(self.pipes, msg)
+
+    @staticmethod
+    def all_writable(pipes: Iterable[Pipe]) -> bool:
+        return all(p.writable() for p in pipes)

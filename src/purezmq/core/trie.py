@@ -1,0 +1,97 @@
+"""Subscription matching: which pipes want a message, by topic prefix.
+
+libzmq keeps a trie; a dict keyed by the exact subscribed prefix does the
+same job in Python with less code. Matching a topic tries only the prefix
+lengths somebody subscribed to (usually very few), so a publish costs a
+handful of dict lookups whatever the number of subscribers.
+
+Counts are kept per (prefix, pipe): a peer may subscribe to the same prefix
+twice and must cancel twice before it stops matching, as in libzmq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+
+class Subscriptions:
+    """Counted prefix subscriptions of many subscribers (pipes, or None for self)."""
+
+    __slots__ = ("_subs", "_lengths")
+
+    def __init__(self) -> None:
+        self._subs: dict[bytes, dict[Hashable, int]] = {}
+        self._lengths: dict[int, int] = {}  # prefix length -> number of prefixes
+
+    def add(self, prefix: bytes, who: Hashable = None) -> bool:
+        """Count a subscription; True when ``prefix`` was not subscribed by anyone."""
+        entry = self._subs.get(prefix)
+        if entry is None:
+            self._subs[prefix] = {who: 1}
+            n = len(prefix)
+            self._lengths[n] = self._lengths.get(n, 0) + 1
+            return True
+        entry[who] = entry.get(who, 0) + 1
+        return False
+
+    def remove(self, prefix: bytes, who: Hashable = None) -> bool:
+        """Un-count one subscription; True when nobody subscribes ``prefix`` any more."""
+        entry = self._subs.get(prefix)
+        if entry is None or who not in entry:
+            return False
+        entry[who] -= 1
+        if entry[who] == 0:
+            del entry[who]
+            if not entry:
+                self._drop(prefix)
+                return True
+        return False
+
+    def _drop(self, prefix: bytes) -> None:
+        del self._subs[prefix]
+        n = len(prefix)
+        left = self._lengths[n] - 1
+        if left:
+            self._lengths[n] = left
+        else:
+            del self._lengths[n]
+
+    def remove_all(self, who: Hashable) -> list[bytes]:
+        """Forget every subscription of ``who``; return prefixes nobody wants now."""
+        gone = []
+        for prefix in [p for p, e in self._subs.items() if who in e]:
+            entry = self._subs[prefix]
+            del entry[who]
+            if not entry:
+                self._drop(prefix)
+                gone.append(prefix)
+        return gone
+
+    def match(self, topic: Any) -> set[Hashable]:
+        """Everyone with a subscription that is a prefix of ``topic``."""
+        found: set[Hashable] = set()
+        subs = self._subs
+        size = len(topic)
+        for n in self._lengths:
+            if n <= size:
+                entry = subs.get(bytes(topic[:n]))
+                if entry:
+                    found.update(entry)
+        return found
+
+    def matches(self, topic: Any) -> bool:
+        """Does any subscription match ``topic``? (SUB-side filtering)"""
+        subs = self._subs
+        size = len(topic)
+        for n in self._lengths:
+            if n <= size and bytes(topic[:n]) in subs:
+                return True
+        return False
+
+    def prefixes(self) -> list[bytes]:
+        """Every subscribed prefix, once (replayed to a new upstream, as libzmq does)."""
+        return list(self._subs)
+
+    def __len__(self) -> int:
+        return len(self._subs)

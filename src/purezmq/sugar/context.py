@@ -1,0 +1,245 @@
+"""Context: pyzmq's context API; owns the I/O thread, inproc names and sockets.
+
+``term()`` follows libzmq: blocked and later calls on the context's sockets
+raise ContextTerminated, then term waits until every socket is closed and has
+finished lingering, then stops the I/O thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from purezmq import constants as C
+from purezmq.core.options import CONTEXT_OPTIONS, SocketOptions
+from purezmq.core.socketbase import SocketBase
+from purezmq.core.sockets import SOCKET_CLASSES
+from purezmq.error import ZMQError, make_error
+from purezmq.runtime.iothread import IOThread, Reactor
+from purezmq.transport.inproc import InprocRegistry
+
+if TYPE_CHECKING:
+    from purezmq.sugar.socket import Socket
+
+T = TypeVar("T", bound="Context")
+
+_SOCKOPT_NAMES = {m.name.lower(): int(m) for m in C.SocketOption}
+_CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
+
+
+class Context:
+    """Create sockets with ``ctx.socket(zmq.REQ)``; one per process is usual."""
+
+    _instance: Context | None = None
+    _instance_lock = threading.Lock()
+    _socket_class: type[Socket] | None = None
+
+    def __init__(self, io_threads: int | Context = 1, shadow: Context | int = 0, **kwargs: Any) -> None:
+        d = self.__dict__
+        if isinstance(io_threads, Context):
+            shadow, io_threads = io_threads, 1
+        if isinstance(shadow, Context):
+            d.update(shadow.__dict__)
+            d["_shadow"] = True
+            return
+        if shadow:
+            raise ZMQError(C.ENOTSUP, "purezmq has no C context pointers to shadow")
+        d["_shadow"] = False
+        d["_lock"] = threading.Lock()
+        d["_io"] = None
+        d["_inproc"] = InprocRegistry()
+        d["_sockets"] = weakref.WeakSet()
+        d["_cores"] = set()  # cores not yet reaped (term waits for them)
+        d["_opts"] = {k: spec.default for k, spec in CONTEXT_OPTIONS.items()}
+        d["_opts"][C.IO_THREADS] = io_threads
+        d["sockopts"] = {}
+        d["_closed"] = False
+        d["_term_started"] = False
+
+    # -- attributes as options -----------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in _CTXOPT_NAMES:
+            return self.get(_CTXOPT_NAMES[name])
+        if name in _SOCKOPT_NAMES:
+            try:
+                return self.sockopts[_SOCKOPT_NAMES[name]]
+            except KeyError:
+                raise AttributeError(name) from None
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__ or hasattr(type(self), name) or name.startswith("_"):
+            object.__setattr__(self, name, value)
+        elif name in _CTXOPT_NAMES:
+            self.set(_CTXOPT_NAMES[name], value)
+        elif name in _SOCKOPT_NAMES:
+            self.setsockopt(_SOCKOPT_NAMES[name], value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in _SOCKOPT_NAMES and _SOCKOPT_NAMES[name] in self.sockopts:
+            del self.sockopts[_SOCKOPT_NAMES[name]]
+        else:
+            object.__delattr__(self, name)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def underlying(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        n = len(self._sockets)
+        return f"<purezmq.Context({n} socket{'s' if n != 1 else ''}) at {hex(id(self))}{' closed' if self._closed else ''}>"
+
+    def __enter__(self: T) -> T:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.term()
+
+    def __copy__(self: T) -> T:
+        return type(self)(shadow=self)
+
+    def __del__(self) -> None:
+        try:
+            if not self.__dict__.get("_shadow", True) and self._io is not None:
+                self._io.stop(timeout=0)
+        except Exception:
+            pass
+
+    @classmethod
+    def instance(cls: type[T], io_threads: int = 1) -> T:
+        """The process-wide shared context (created on first use, re-created after term)."""
+        inst = cls._instance
+        if inst is None or inst.closed or not isinstance(inst, cls):
+            with Context._instance_lock:
+                inst = cls._instance
+                if inst is None or inst.closed or not isinstance(inst, cls):
+                    inst = cls._instance = cls(io_threads)
+        return inst  # type: ignore[return-value]
+
+    # -- options -------------------------------------------------------------------------
+
+    def set(self, option: int, optval: int) -> None:
+        """Set a context option (IO_THREADS, MAX_SOCKETS, IPV6, BLOCKY, ...)."""
+        spec = CONTEXT_OPTIONS.get(int(option))
+        if spec is None or not spec.writable:
+            raise ZMQError(C.EINVAL, f"unknown or read-only context option {option}")
+        self._opts[int(option)] = spec.validate(optval)
+
+    def get(self, option: int) -> int:
+        """Get a context option."""
+        opt = int(option)
+        if opt == C.SOCKET_LIMIT:
+            return 65535
+        if opt not in CONTEXT_OPTIONS or not CONTEXT_OPTIONS[opt].readable:
+            raise ZMQError(C.EINVAL, f"unknown context option {option}")
+        return self._opts[opt]
+
+    def setsockopt(self, opt: int, value: Any) -> None:
+        """Set a default option for sockets created later by this context."""
+        SocketOptions(C.PAIR).set(int(opt), value)  # validate now, not at socket()
+        self.sockopts[int(opt)] = value
+
+    def getsockopt(self, opt: int) -> Any:
+        """A default socket option set with setsockopt."""
+        return self.sockopts[int(opt)]
+
+    # -- sockets ------------------------------------------------------------------------
+
+    def socket(self, socket_type: int, socket_class: type[Socket] | None = None, **kwargs: Any) -> Socket:
+        """Create a socket of ``socket_type`` (``zmq.PUB``, ...)."""
+        if self._closed:
+            raise make_error(C.ETERM)
+        cls = socket_class or self._socket_class
+        if cls is None:
+            from purezmq.sugar.socket import Socket as cls  # noqa: N813
+        return cls(self, socket_type, **kwargs)
+
+    def _new_core(self, socket_type: int) -> SocketBase:
+        """Build the core socket for a new front-end Socket."""
+        try:
+            st = int(socket_type)
+        except (TypeError, ValueError):
+            raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}") from None
+        klass = SOCKET_CLASSES.get(st)
+        if klass is None:
+            if st in C.SocketType._value2member_map_:
+                raise NotImplementedError(
+                    f"socket type {C.SocketType(st).name} is not implemented in purezmq yet "
+                    "(classic types PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB are)"
+                )
+            raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}")
+        with self._lock:
+            if self._closed:
+                raise make_error(C.ETERM)
+            if len(self._cores) >= self._opts.get(C.MAX_SOCKETS, 1023):
+                raise ZMQError(C.EMFILE, "too many sockets in this context (MAX_SOCKETS)")
+            defaults = dict(self.sockopts)
+            if self._opts.get(C.IPV6):
+                defaults.setdefault(C.IPV6, 1)
+            core = klass(SocketOptions(st, defaults), self)
+            self._cores.add(core)
+        return core
+
+    def _add_socket(self, sock: Socket) -> None:
+        self._sockets.add(sock)
+
+    def _socket_closed(self, sock: Socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+
+    def _reactor(self) -> Reactor:
+        """The I/O thread, started on first tcp/ipc use."""
+        io = self._io
+        if io is None:
+            with self._lock:
+                io = self._io
+                if io is None:
+                    io = self.__dict__["_io"] = IOThread()
+        return io
+
+    # -- shutdown -----------------------------------------------------------------------
+
+    def term(self) -> None:
+        """Terminate: wake blocked calls with ContextTerminated, wait for sockets to close."""
+        if self._closed:
+            return
+        with self._lock:
+            self.__dict__["_closed"] = True
+            cores = list(self._cores)
+        for core in cores:
+            core.context_terminated()
+        for core in cores:
+            # Each socket is closed by its owner (a thread that got ETERM) or
+            # garbage-collected; then it lingers until flushed.
+            while not core.reaped.wait(0.1):
+                if not core.closed and not self._owned(core):
+                    break
+        with self._lock:
+            self._cores.clear()
+        if self._io is not None:
+            self._io.stop()
+        if Context._instance is self:
+            Context._instance = None
+
+    def _owned(self, core: SocketBase) -> bool:
+        """Is a live Socket object still holding ``core``? (else nobody can close it)"""
+        return any(s._core is core for s in list(self._sockets))
+
+    def destroy(self, linger: int | None = None) -> None:
+        """Close every socket (with ``linger`` if given), then term()."""
+        if self._closed:
+            return
+        for s in list(self._sockets):
+            if not s.closed:
+                s.close(linger=linger)
+        self.term()

@@ -1,0 +1,181 @@
+"""Poller and select: wait on several sockets and plain file descriptors.
+
+purezmq sockets signal readiness through watchers; a poll registers one
+waiter with every socket it watches, checks readiness, then sleeps until a
+socket wakes it or the timeout passes. Raw file descriptors (anything with
+``fileno()``) are waited on with ``selectors`` next to a wake-up socketpair.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket as _socket
+import threading
+import time
+from typing import Any
+
+from purezmq import constants as C
+from purezmq.error import ZMQError
+from purezmq.sugar.socket import Socket
+
+POLLIN, POLLOUT, POLLERR = C.POLLIN, C.POLLOUT, C.POLLERR
+
+
+class _ThreadWaiter:
+    """Wake-up for polls of purezmq sockets only."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+
+    def wake(self) -> None:
+        self.event.set()
+
+    def wait(self, timeout: float | None) -> None:
+        self.event.wait(timeout)
+        self.event.clear()
+
+
+class _FDWaiter:
+    """Wake-up that a selector can watch next to raw file descriptors."""
+
+    def __init__(self) -> None:
+        self.r, self.w = _socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+
+    def wake(self) -> None:
+        try:
+            self.w.send(b"x")
+        except OSError:
+            pass
+
+    def drain(self) -> None:
+        try:
+            while self.r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.r.close()
+        self.w.close()
+
+
+def _fileno(obj: Any) -> int:
+    return obj if isinstance(obj, int) else obj.fileno()
+
+
+class Poller:
+    """Poll sockets and fds for POLLIN/POLLOUT, like ``zmq_poll``."""
+
+    def __init__(self) -> None:
+        self.sockets: list[tuple[Any, int]] = []
+        self._map: dict[Any, int] = {}
+
+    def __contains__(self, socket: Any) -> bool:
+        return socket in self._map
+
+    def register(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        """Watch ``socket`` (a purezmq Socket, an fd, or an object with fileno())."""
+        if flags:
+            if socket in self._map:
+                self.sockets[self._map[socket]] = (socket, flags)
+            else:
+                self._map[socket] = len(self.sockets)
+                self.sockets.append((socket, flags))
+        elif socket in self._map:
+            self.unregister(socket)
+
+    def modify(self, socket: Any, flags: int = POLLIN | POLLOUT) -> None:
+        self.register(socket, flags)
+
+    def unregister(self, socket: Any) -> None:
+        idx = self._map.pop(socket)
+        self.sockets.pop(idx)
+        for s, i in self._map.items():
+            if i > idx:
+                self._map[s] = i - 1
+
+    def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
+        """Wait up to ``timeout`` ms (None or negative: forever); return [(socket, events)]."""
+        if timeout is None or timeout < 0:
+            deadline = None
+        else:
+            deadline = time.monotonic() + timeout / 1000.0
+        return _poll(self.sockets, deadline)
+
+
+def _zmq_core(s: Any) -> Any:
+    core = getattr(s, "_core", None)
+    if core is not None and core.closed:
+        raise ZMQError(C.ENOTSOCK, "cannot poll a closed socket")
+    return core
+
+
+def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[Any, int]]:
+    zitems = [(s, f, _zmq_core(s)) for s, f in items if isinstance(s, Socket) or hasattr(s, "_core")]
+    fitems = [(s, f) for s, f in items if not (isinstance(s, Socket) or hasattr(s, "_core"))]
+    waiter: Any = _FDWaiter() if fitems else _ThreadWaiter()
+    sel = None
+    for _, _, core in zitems:
+        core.add_watcher(waiter)
+    try:
+        if fitems:
+            sel = selectors.DefaultSelector()
+            sel.register(waiter.r, selectors.EVENT_READ)
+            for s, f in fitems:
+                mask = (selectors.EVENT_READ if f & POLLIN else 0) | (selectors.EVENT_WRITE if f & POLLOUT else 0)
+                if mask:
+                    sel.register(_fileno(s), mask, s)
+        while True:
+            ready: dict[Any, int] = {}
+            for s, f, core in zitems:
+                ev = core.events()
+                shared = s._shared if hasattr(s, "_shared") else None
+                if shared is not None and shared["rparts"]:
+                    ev |= POLLIN
+                ev &= f
+                if ev:
+                    ready[s] = ev
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if sel is not None:
+                for key, mask in sel.select(0 if ready else left):
+                    if key.fileobj is waiter.r:
+                        waiter.drain()
+                        continue
+                    ev = (POLLIN if mask & selectors.EVENT_READ else 0) | (POLLOUT if mask & selectors.EVENT_WRITE else 0)
+                    ready[key.data] = ready.get(key.data, 0) | ev
+                if ready or left == 0:
+                    break
+            else:
+                if ready or left == 0:
+                    break
+                waiter.wait(left)
+        order = {s: i for i, (s, _) in enumerate(items)}
+        return sorted(ready.items(), key=lambda kv: order.get(kv[0], 0))
+    finally:
+        for _, _, core in zitems:
+            core.remove_watcher(waiter)
+        if sel is not None:
+            sel.close()
+        if isinstance(waiter, _FDWaiter):
+            waiter.close()
+
+
+def select(
+    rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None = None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """Like ``select.select`` but for purezmq sockets too; ``timeout`` in seconds."""
+    if timeout is None:
+        timeout = -1
+    ms = int(timeout * 1000.0) if timeout >= 0 else -1
+    p = Poller()
+    for s in set(rlist) | set(wlist) | set(xlist):
+        flags = (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
+        p.register(s, flags)
+    got = dict(p.poll(ms))
+    return (
+        [s for s in rlist if got.get(s, 0) & POLLIN],
+        [s for s in wlist if got.get(s, 0) & POLLOUT],
+        [s for s in xlist if got.get(s, 0) & POLLERR],
+    )

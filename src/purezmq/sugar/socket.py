@@ -1,0 +1,682 @@
+"""Socket: pyzmq's socket API over a core socket (layer 5, thin).
+
+It turns pyzmq calls into core operations: frames with SNDMORE are gathered
+into one multipart message (pipes carry whole messages), received messages
+are handed out part by part with RCVMORE, endpoints go to the transports,
+and options are read and written through the core's option table.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket as _socket
+import struct
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from purezmq import constants as C
+from purezmq.core.options import OPTIONS
+from purezmq.core.socketbase import SocketBase
+from purezmq.error import ZMQBindError, ZMQError, make_error
+from purezmq.sugar.frame import Frame, MessageTracker, _done_tracker
+from purezmq.transport.connecter import Connecter
+from purezmq.transport.endpoint import EndpointError, bind_socket, parse_endpoint
+from purezmq.transport.inproc import InprocPeer
+from purezmq.transport.listener import Listener
+from purezmq.utils import jsonapi
+
+if TYPE_CHECKING:
+    from purezmq.core.pipe import Pipe
+    from purezmq.sugar.context import Context
+
+_NOBLOCK = C.NOBLOCK
+_SNDMORE = C.SNDMORE
+
+# Options the socket answers itself rather than the option table.
+_DYNAMIC = {C.TYPE, C.RCVMORE, C.EVENTS, C.FD, C.LAST_ENDPOINT, C.MECHANISM, C.THREAD_SAFE}
+_OPTION_NAMES = {m.name.lower(): int(m) for m in C.SocketOption}
+
+
+def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
+    """A frame's data in a form the core can queue: bytes, or a memoryview if not copying."""
+    if isinstance(data, Frame):
+        return data._data
+    if isinstance(data, str):
+        raise TypeError("unicode not allowed, use send_string")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError(f"Frame {i} ({data!r:.32}) does not support the buffer interface.") from None
+    if copy or view.readonly is False:
+        # Mutable buffers are snapshotted: the caller may reuse them at once.
+        return view.tobytes()
+    return view
+
+
+class _FDSignal:
+    """The socket's FD: readable whenever EVENTS may have changed (edge-triggered)."""
+
+    def __init__(self) -> None:
+        self.r, self.w = _socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.signaled = False
+
+    def wake(self) -> None:
+        if not self.signaled:
+            self.signaled = True
+            try:
+                self.w.send(b"x")
+            except OSError:
+                pass
+
+    def drain(self) -> None:
+        self.signaled = False
+        try:
+            while self.r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.r.close()
+        self.w.close()
+
+
+class _EndpointContext:
+    """What bind/connect return: a context manager that unbinds/disconnects."""
+
+    def __init__(self, sock: Socket, kind: str, addr: str) -> None:
+        self.socket = sock
+        self.kind = kind
+        self.addr = addr
+
+    def __enter__(self) -> Socket:
+        return self.socket
+
+    def __exit__(self, *exc: object) -> None:
+        if self.socket.closed:
+            return
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
+
+
+class Socket:
+    """A ZeroMQ socket, pyzmq-compatible: ``ctx.socket(zmq.PUSH)``."""
+
+    _core: SocketBase
+    _monitor_socket: Socket | None = None
+
+    def __init__(
+        self,
+        ctx_or_socket: Context | Socket | None = None,
+        socket_type: int = 0,
+        *,
+        copy_threshold: int | None = None,
+        shadow: Socket | int = 0,
+    ) -> None:
+        from purezmq.sugar.context import Context
+
+        d = self.__dict__
+        if isinstance(ctx_or_socket, Socket):
+            shadow = ctx_or_socket
+            ctx_or_socket = None
+        if isinstance(shadow, Socket):
+            # A second Python object over the same core socket.
+            d["context"] = shadow.context
+            d["_core"] = shadow._core
+            d["_shared"] = shadow._shared
+            d["copy_threshold"] = shadow.copy_threshold
+            d["_shadow"] = True
+            return
+        if shadow:
+            raise ZMQError(C.ENOTSUP, "purezmq has no C socket pointers to shadow")
+        ctx = ctx_or_socket if ctx_or_socket is not None else Context.instance()
+        d["context"] = ctx
+        d["copy_threshold"] = copy_threshold if copy_threshold is not None else 65536
+        d["_shadow"] = False
+        d["_core"] = ctx._new_core(socket_type)
+        # Per-socket state shared with shadows: pending send parts, unread parts.
+        d["_shared"] = {"sparts": [], "rparts": [], "rpipe": None, "fd": None, "inproc": {}}
+        ctx._add_socket(self)
+
+    # -- attributes as options ---------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        opt = _OPTION_NAMES.get(name)
+        if opt is None:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        return self.get(opt)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.__dict__ or hasattr(type(self), name) or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        opt = _OPTION_NAMES.get(name)
+        if opt is None:
+            object.__setattr__(self, name, value)
+            return
+        self.set(opt, value)
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    @property
+    def socket_type(self) -> int:
+        return self._core.type
+
+    @property
+    def type(self) -> C.SocketType:
+        return C.SocketType(self._core.type)
+
+    @property
+    def underlying(self) -> int:
+        """pyzmq gives the address of the C socket; purezmq has none (id of the core)."""
+        return id(self._core)
+
+    def __repr__(self) -> str:
+        state = "closed " if self.closed else ""
+        return f"<purezmq.Socket({C.SocketType(self._core.type).name}) {state}at {hex(id(self))}>"
+
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if not self.__dict__.get("_shadow", True) and not self._core.closed:
+                self.close()
+        except Exception:
+            pass
+
+    def __copy__(self) -> Socket:
+        return type(self)(shadow=self)
+
+    __deepcopy__ = lambda self, memo: self.__copy__()  # noqa: E731
+
+    # -- options ------------------------------------------------------------------------
+
+    def set(self, option: int, optval: Any) -> None:
+        """Set a socket option (``zmq_setsockopt``)."""
+        opt = int(option)
+        core = self._core
+        if core.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        spec = OPTIONS.get(opt)
+        if spec is not None and spec.kind == "bytes" and isinstance(optval, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        if opt == C.HWM:
+            self.set_hwm(optval)
+            return
+        core.setsockopt(opt, optval)
+
+    setsockopt = set
+
+    def get(self, option: int) -> Any:
+        """Get a socket option (``zmq_getsockopt``); bytes options return bytes."""
+        opt = int(option)
+        core = self._core
+        if core.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        if opt in _DYNAMIC:
+            if opt == C.RCVMORE:
+                return int(bool(self._shared["rparts"]))
+            if opt == C.EVENTS:
+                fd = self._shared["fd"]
+                if fd is not None:
+                    fd.drain()
+                ev = core.events()
+                if self._shared["rparts"]:
+                    ev |= C.POLLIN
+                return C.PollEvent(ev)
+            if opt == C.TYPE:
+                return C.SocketType(core.type)
+            if opt == C.FD:
+                return self.fileno()
+            if opt == C.LAST_ENDPOINT:
+                return core.last_endpoint.encode()
+            if opt == C.MECHANISM:
+                return C.SecurityMechanism(core.options.get(opt))
+            return 0
+        if opt == C.HWM:
+            return self.get_hwm()
+        return core.options.get(opt)
+
+    getsockopt = get
+
+    def set_string(self, option: int, optval: str, encoding: str = "utf-8") -> None:
+        """Set a bytes option from text."""
+        if not isinstance(optval, str):
+            raise TypeError(f"strings only, not {type(optval)}")
+        self.set(option, optval.encode(encoding))
+
+    setsockopt_string = set_string
+    setsockopt_unicode = set_string
+
+    def get_string(self, option: int, encoding: str = "utf-8") -> str:
+        """Get a bytes option as text."""
+        v = self.get(option)
+        if not isinstance(v, bytes):
+            raise TypeError(f"option {option} is not a string option")
+        return v.decode(encoding)
+
+    getsockopt_string = get_string
+    getsockopt_unicode = get_string
+
+    def get_hwm(self) -> int:
+        return self.get(C.SNDHWM)
+
+    def set_hwm(self, value: int) -> None:
+        """Set SNDHWM and RCVHWM together."""
+        self._core.setsockopt(C.SNDHWM, value)
+        self._core.setsockopt(C.RCVHWM, value)
+
+    hwm = property(get_hwm, set_hwm)
+
+    def fileno(self) -> int:
+        """An fd that becomes readable when EVENTS may have changed (edge-triggered)."""
+        fd = self._shared["fd"]
+        if fd is None:
+            fd = self._shared["fd"] = _FDSignal()
+            self._core.add_watcher(fd)
+            fd.wake()
+        return fd.r.fileno()
+
+    FD = property(fileno)
+
+    def subscribe(self, topic: str | bytes) -> None:
+        """Subscribe to a topic prefix (SUB, or XPUB_MANUAL)."""
+        if isinstance(topic, str):
+            topic = topic.encode()
+        self.set(C.SUBSCRIBE, topic)
+
+    def unsubscribe(self, topic: str | bytes) -> None:
+        """Cancel a subscription made with ``subscribe``."""
+        if isinstance(topic, str):
+            topic = topic.encode()
+        self.set(C.UNSUBSCRIBE, topic)
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def _endpoint(self, addr: str | bytes, connect: bool) -> Any:
+        if isinstance(addr, bytes):
+            addr = addr.decode()
+        if not isinstance(addr, str):
+            raise TypeError(f"endpoint must be str, not {type(addr).__name__}")
+        if self._core.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        if self.context.closed:
+            raise make_error(C.ETERM)
+        try:
+            return addr, parse_endpoint(addr, connect=connect)
+        except EndpointError as e:
+            raise ZMQError(e.errno, str(e)) from None
+
+    def bind(self, addr: str) -> _EndpointContext:
+        """Accept connections on ``addr`` (``tcp://*:5555``, ``ipc:///p``, ``inproc://n``)."""
+        addr, ep = self._endpoint(addr, connect=False)
+        core = self._core
+        if ep.transport == "inproc":
+            self.context._inproc.bind(ep.address, core)
+            self._shared["inproc"].setdefault(addr, []).append(("bind", ep.address))
+            core.last_endpoint = addr
+            return _EndpointContext(self, "bind", addr)
+        opts = core.options
+        try:
+            os_sock, resolved = bind_socket(
+                ep,
+                ipv6=bool(opts.ipv6),
+                backlog=opts.backlog,
+                sndbuf=opts.sndbuf,
+                rcvbuf=opts.rcvbuf,
+                tos=opts.tos,
+                bindtodevice=bytes(opts.bindtodevice or b""),
+            )
+        except EndpointError as e:
+            raise ZMQError(e.errno, str(e)) from None
+        reactor = self.context._reactor()
+        listener = Listener(reactor, core, os_sock, resolved)
+        core.endpoints.setdefault(resolved, []).append(listener)
+        if addr != resolved:
+            core.endpoints.setdefault(addr, []).append(listener)
+        core.last_endpoint = resolved
+        reactor.call(listener.start)
+        return _EndpointContext(self, "bind", resolved)
+
+    def bind_to_random_port(
+        self, addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
+    ) -> int:
+        """Bind ``addr`` (e.g. ``tcp://127.0.0.1``) to a free port; return the port."""
+        if min_port == 49152 and max_port == 65536:
+            # Let the OS pick: no collisions, no retries.
+            self.bind(f"{addr}:*")
+            return int(self._core.last_endpoint.rsplit(":", 1)[-1])
+        import random
+
+        for _ in range(max_tries):
+            port = random.randrange(min_port, max_port)
+            try:
+                self.bind(f"{addr}:{port}")
+            except ZMQError as e:
+                if e.errno not in (C.EADDRINUSE, C.EACCES):
+                    raise
+            else:
+                return port
+        raise ZMQBindError("Could not bind socket to random port.")
+
+    def connect(self, addr: str) -> _EndpointContext:
+        """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
+        addr, ep = self._endpoint(addr, connect=True)
+        core = self._core
+        rid = bytes(core.options.connect_routing_id or b"")
+        if rid:
+            core.options.set(C.CONNECT_ROUTING_ID, b"")  # applies to one connect, as libzmq
+        if ep.transport == "inproc":
+            pipe = self.context._inproc.connect(ep.address, core, rid)
+            self._shared["inproc"].setdefault(addr, []).append(("connect", pipe))
+            core.last_endpoint = addr
+            return _EndpointContext(self, "connect", addr)
+        reactor = self.context._reactor()
+        connecter = Connecter(reactor, core, ep, addr, rid)
+        core.endpoints.setdefault(addr, []).append(connecter)
+        core.last_endpoint = addr
+        reactor.call(connecter.start)
+        return _EndpointContext(self, "connect", addr)
+
+    def _drop_endpoint(self, addr: str | bytes, what: str) -> None:
+        if isinstance(addr, bytes):
+            addr = addr.decode()
+        core = self._core
+        if core.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        inproc = self._shared["inproc"].pop(addr, None)
+        if inproc is not None:
+            for kind, item in inproc:
+                if kind == "bind":
+                    self.context._inproc.unbind(item, core)
+                else:
+                    pipe: Pipe = item
+                    peer = pipe.peer
+                    core.pipe_terminated(pipe)
+                    if isinstance(peer, InprocPeer):
+                        peer.terminate(0)
+            return
+        closables = core.endpoints.pop(addr, None)
+        if not closables:
+            raise ZMQError(C.ENOENT, f"cannot {what} {addr!r}: not {what.replace('un', '')}ed")
+        for other, lst in list(core.endpoints.items()):
+            lst[:] = [c for c in lst if c not in closables]
+            if not lst:
+                del core.endpoints[other]
+        linger = core.options.linger
+        reactor = self.context._reactor()
+        for c in closables:
+            reactor.call(c.close, linger)
+
+    def unbind(self, addr: str | bytes) -> None:
+        """Stop accepting on ``addr`` and drop the connections accepted there."""
+        self._drop_endpoint(addr, "unbind")
+
+    def disconnect(self, addr: str | bytes) -> None:
+        """Stop connecting to ``addr`` and drop that connection."""
+        self._drop_endpoint(addr, "disconnect")
+
+    # -- closing ------------------------------------------------------------------------
+
+    def close(self, linger: int | None = None) -> None:
+        """Close the socket; queued messages get LINGER ms to leave (``term`` waits)."""
+        core = self._core
+        if core.closed:
+            return
+        if linger is not None:
+            core.options.set(C.LINGER, linger)
+        linger = core.options.linger
+        ms = self._monitor_socket
+        if ms is not None:
+            core.monitor = None
+        core.event(C.EVENT_CLOSED, 0, core.last_endpoint) if False else None
+        pipes = core.begin_close()
+        ctx = self.context
+        ctx._inproc.forget(core)
+        for pipe in pipes:
+            if isinstance(pipe.peer, InprocPeer):
+                pipe.peer.terminate(linger)
+        closables = [c for lst in core.endpoints.values() for c in lst]
+        core.endpoints.clear()
+        if closables:
+            ctx._reactor().call(_close_in_loop, core, list(dict.fromkeys(closables)), linger)
+        else:
+            core.reaped.set()
+        fd = self._shared["fd"]
+        if fd is not None:
+            core.watchers.discard(fd)
+            fd.close()
+            self._shared["fd"] = None
+        if ms is not None:
+            ms.close(0)
+            self._monitor_socket = None
+        ctx._socket_closed(self)
+
+    # -- sending ------------------------------------------------------------------------
+
+    def send(
+        self,
+        data: Any,
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        routing_id: int | None = None,
+        group: str | None = None,
+    ) -> MessageTracker | None:
+        """Send one frame; with SNDMORE more frames of the same message follow."""
+        if routing_id is not None or group is not None:
+            raise ZMQError(C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)")
+        if type(data) is not bytes:
+            data = _as_buffer(data, copy)
+        sparts = self._shared["sparts"]
+        if flags & _SNDMORE:
+            sparts.append(data)
+            return _done_tracker() if track else None
+        if sparts:
+            msg = [*sparts, data]
+            sparts.clear()
+        else:
+            msg = [data]
+        self._core.send(msg, bool(flags & _NOBLOCK))
+        return _done_tracker() if track else None
+
+    def send_multipart(
+        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+    ) -> MessageTracker | None:
+        """Send a sequence of frames as one message."""
+        parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
+        if not parts:
+            raise ZMQError(C.EINVAL, "cannot send a message with no frames")
+        sparts = self._shared["sparts"]
+        if flags & _SNDMORE:
+            sparts.extend(parts)
+            return _done_tracker() if track else None
+        if sparts:
+            parts = [*sparts, *parts]
+            sparts.clear()
+        self._core.send(parts, bool(flags & _NOBLOCK))
+        return _done_tracker() if track else None
+
+    def send_string(self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kwargs: Any) -> Any:
+        """Send a str, encoded (utf-8 by default)."""
+        if not isinstance(u, str):
+            raise TypeError("str objects only")
+        return self.send(u.encode(encoding), flags=flags, copy=copy, **kwargs)
+
+    send_unicode = send_string
+
+    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kwargs: Any) -> Any:
+        """Send a pickled Python object."""
+        return self.send(pickle.dumps(obj, protocol), flags=flags, **kwargs)
+
+    def send_json(self, obj: Any, flags: int = 0, **kwargs: Any) -> Any:
+        """Send an object as JSON (keyword arguments go to ``json.dumps``)."""
+        send_kwargs = {k: kwargs.pop(k) for k in ("routing_id", "group") if k in kwargs}
+        return self.send(jsonapi.dumps(obj, **kwargs), flags=flags, **send_kwargs)
+
+    def send_serialized(
+        self, msg: Any, serialize: Callable[[Any], Sequence[Any]], flags: int = 0, copy: bool = True, **kwargs: Any
+    ) -> Any:
+        """Send ``serialize(msg)`` (a list of frames) as one message."""
+        return self.send_multipart(serialize(msg), flags=flags, copy=copy, **kwargs)
+
+    # -- receiving ------------------------------------------------------------------------
+
+    def _next_part(self, flags: int) -> tuple[Any, bool]:
+        shared = self._shared
+        rparts = shared["rparts"]
+        if rparts:
+            data = rparts.pop(0)
+            return data, bool(rparts)
+        core = self._core
+        msg = core.recv(bool(flags & _NOBLOCK))
+        shared["rpipe"] = core.last_pipe
+        if len(msg) > 1:
+            shared["rparts"] = msg[1:]
+            return msg[0], True
+        return msg[0], False
+
+    def _frame(self, data: Any, more: bool) -> Frame:
+        f = Frame(data)
+        f.more = more
+        pipe = self._shared["rpipe"]
+        if pipe is not None:
+            f._meta = pipe.metadata
+        return f
+
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
+        """Receive one frame: bytes, or a Frame with ``copy=False``."""
+        data, more = self._next_part(flags)
+        if copy:
+            return data if type(data) is bytes else bytes(data)
+        return self._frame(data, more)
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
+        """Receive every frame of one message."""
+        shared = self._shared
+        if shared["rparts"]:
+            parts = shared["rparts"]
+            shared["rparts"] = []
+        else:
+            core = self._core
+            parts = core.recv(bool(flags & _NOBLOCK))
+            shared["rpipe"] = core.last_pipe
+        if copy:
+            for i, p in enumerate(parts):
+                if type(p) is not bytes:
+                    parts[i] = bytes(p)
+            return parts if type(parts) is list else list(parts)
+        last = len(parts) - 1
+        return [self._frame(p, i < last) for i, p in enumerate(parts)]
+
+    def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        """Receive a frame as str."""
+        return self.recv(flags).decode(encoding)
+
+    recv_unicode = recv_string
+
+    def recv_pyobj(self, flags: int = 0) -> Any:
+        """Receive a pickled Python object (only from peers you trust)."""
+        return pickle.loads(self.recv(flags))
+
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> Any:
+        """Receive a JSON message."""
+        return jsonapi.loads(self.recv(flags), **kwargs)
+
+    def recv_serialized(self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True) -> Any:
+        """Receive a message and return ``deserialize(frames)``."""
+        return deserialize(self.recv_multipart(flags, copy=copy))
+
+    def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
+        """Receive a frame into ``buffer`` (truncating); returns the frame's full size."""
+        view = memoryview(buffer).cast("B")
+        if view.readonly:
+            raise TypeError("recv_into needs a writable buffer")
+        if nbytes < 0:
+            raise ValueError(f"nbytes must be non-negative: {nbytes}")
+        n = nbytes or len(view)
+        if n > len(view):
+            raise ValueError(f"nbytes={nbytes} is larger than the buffer ({len(view)})")
+        data, _more = self._next_part(flags)
+        size = len(data)
+        k = min(n, size)
+        view[:k] = memoryview(data).cast("B")[:k]
+        return size
+
+    # -- polling ------------------------------------------------------------------------
+
+    def poll(self, timeout: int | None = None, flags: int = C.POLLIN) -> int:
+        """Wait up to ``timeout`` ms for ``flags`` events; returns the events seen."""
+        if self._core.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        from purezmq.sugar.poll import Poller
+
+        p = Poller()
+        p.register(self, flags)
+        return dict(p.poll(timeout)).get(self, 0)
+
+    # -- monitoring ------------------------------------------------------------------------
+
+    def monitor(self, addr: str | None, events: int = C.EVENT_ALL) -> None:
+        """Publish socket events to a PAIR socket bound at ``addr`` (None stops)."""
+        core = self._core
+        old = self._monitor_socket
+        core.monitor = None
+        if old is not None:
+            # libzmq sends a last MONITOR_STOPPED event before closing the stream.
+            try:
+                old._core.send([struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True)
+            except ZMQError:
+                pass
+            old.close(linger=-1)
+            self._monitor_socket = None
+        if addr is None:
+            return
+        mon = self.context.socket(C.PAIR)
+        mon.bind(addr)
+        self._monitor_socket = mon
+        mcore = mon._core
+        lock = threading.Lock()
+
+        def hook(event: int, value: int, endpoint: str) -> None:
+            if event & events:
+                with lock:
+                    try:
+                        mcore.send([struct.pack("=HI", event, value & 0xFFFFFFFF), endpoint.encode()], nonblock=True)
+                    except ZMQError:
+                        pass
+
+        core.monitor = hook
+
+    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
+        """Start monitoring and return a connected PAIR socket receiving the events."""
+        if addr is None:
+            addr = f"inproc://monitor.s-{id(self)}-{os.getpid()}"
+        self.monitor(addr, C.EVENT_ALL if events is None else events)
+        s = self.context.socket(C.PAIR)
+        s.connect(addr)
+        return s
+
+    def disable_monitor(self) -> None:
+        """Stop monitoring."""
+        self.monitor(None)
+
+
+def _close_in_loop(core: SocketBase, closables: list[Any], linger: int) -> None:
+    for c in closables:
+        c.close(linger)
+    core.check_reaped()

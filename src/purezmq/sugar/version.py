@@ -1,0 +1,40 @@
+"""Version information and capability queries (``zmq.has``)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# The libzmq behaviour and wire protocol purezmq implements.
+_LIBZMQ_VERSION = (4, 3, 5)
+
+
+def zmq_version_info() -> tuple[int, int, int]:
+    """The libzmq version whose behaviour purezmq follows."""
+    return _LIBZMQ_VERSION
+
+
+def zmq_version() -> str:
+    return "%i.%i.%i" % _LIBZMQ_VERSION
+
+
+def pyzmq_version_info() -> tuple[int, ...]:
+    """purezmq's own version, standing in for pyzmq's."""
+    return tuple(int(x) for x in __version__.split("."))
+
+
+def pyzmq_version() -> str:
+    return __version__
+
+
+_CAPABILITIES = {"ipc": True, "pgm": False, "tipc": False, "norm": False, "gssapi": False, "draft": False}
+
+
+def has(capability: str) -> bool:
+    """Is ``capability`` ("ipc", "curve", "pgm", "draft", ...) available?"""
+    if capability == "curve":
+        try:
+            import nacl.bindings  # noqa: F401
+        except ImportError:
+            return False
+        return False  # CURVE mechanism not implemented yet
+    return _CAPABILITIES.get(capability, False)

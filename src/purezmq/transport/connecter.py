@@ -1,0 +1,236 @@
+"""Connect side of tcp/ipc: connect, reconnect with back-off, keep the pipe.
+
+Unless IMMEDIATE is set (or the socket identifies peers by routing id, like
+ROUTER), the pipe exists from ``connect()`` on and survives reconnects, so
+messages sent before the connection is up, or while it is down, wait in it
+(up to SNDHWM) as libzmq's do.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import random
+import socket
+from typing import TYPE_CHECKING, Any
+
+from purezmq import constants as C
+from purezmq.transport import endpoint as E
+from purezmq.transport.engine import StreamEngine
+from purezmq.transport.session import describe_peer, new_pipe
+
+if TYPE_CHECKING:
+    from purezmq.core.pipe import Pipe
+    from purezmq.core.socketbase import SocketBase
+    from purezmq.runtime.iothread import Reactor
+    from purezmq.zmtp import HandshakeComplete
+
+log = logging.getLogger("purezmq")
+
+
+class Connecter:
+    """Keeps one outgoing connection alive for a socket."""
+
+    def __init__(
+        self, reactor: Reactor, sock: SocketBase, ep: E.Endpoint, endpoint: str, routing_id: bytes = b""
+    ) -> None:
+        self.reactor = reactor
+        self.loop = reactor.loop
+        self.sock = sock
+        self.ep = ep
+        self.endpoint = endpoint
+        self.routing_id = routing_id  # CONNECT_ROUTING_ID given for this peer
+        self.pipe: Pipe | None = None
+        self.engine: StreamEngine | None = None
+        self.pending: socket.socket | None = None  # connect in progress
+        self.timer: Any = None
+        self.connect_timer: Any = None
+        self.linger_timer: Any = None
+        self.closing = False
+        self.done = False
+        self.ivl = sock.options.reconnect_ivl
+        self.ever_connected = False
+        opts = sock.options
+        if not opts.immediate and not sock.recv_routing_id:
+            self.pipe = new_pipe(sock, endpoint)
+            sock.attach_pipe(self.pipe)
+
+    # -- connecting (loop thread) ----------------------------------------------------------
+
+    def start(self) -> None:
+        self.sock.engine_started(self)
+        self._connect()
+
+    def _connect(self) -> None:
+        self.timer = None
+        if self.done:
+            return
+        if E.needs_resolution(self.ep):
+            ipv6 = bool(self.sock.options.ipv6)
+            fut = self.loop.run_in_executor(None, lambda: E.resolve_connect_address(self.ep, ipv6=ipv6))
+            fut.add_done_callback(self._resolved)
+            return
+        self._connect_to(None)
+
+    def _resolved(self, fut: Any) -> None:
+        if self.done:
+            return
+        try:
+            address = fut.result()
+        except OSError as e:
+            self._retry(e.errno or 0)
+            return
+        self._connect_to(address)
+
+    def _connect_to(self, address: Any) -> None:
+        opts = self.sock.options
+        try:
+            s = E.connect_socket(
+                self.ep,
+                ipv6=bool(opts.ipv6),
+                sndbuf=opts.sndbuf,
+                rcvbuf=opts.rcvbuf,
+                tos=opts.tos,
+                tcp_keepalive=opts.tcp_keepalive,
+                tcp_keepalive_cnt=opts.tcp_keepalive_cnt,
+                tcp_keepalive_idle=opts.tcp_keepalive_idle,
+                tcp_keepalive_intvl=opts.tcp_keepalive_intvl,
+                tcp_maxrt=opts.tcp_maxrt,
+                address=address,
+            )
+        except OSError as e:
+            self._retry(e.errno or 0)
+            return
+        self.pending = s
+        self.loop.add_writer(s.fileno(), self._on_connected)
+        if opts.connect_timeout > 0:
+            self.connect_timer = self.loop.call_later(opts.connect_timeout / 1000.0, self._connect_timed_out)
+
+    def _connect_timed_out(self) -> None:
+        self.connect_timer = None
+        if self.pending is not None:
+            self._drop_pending()
+            self._retry(errno.ETIMEDOUT)
+
+    def _drop_pending(self) -> None:
+        s = self.pending
+        self.pending = None
+        if s is not None:
+            try:
+                self.loop.remove_writer(s.fileno())
+            except (ValueError, OSError):
+                pass
+            s.close()
+
+    def _on_connected(self) -> None:
+        s = self.pending
+        if s is None:
+            return
+        self.loop.remove_writer(s.fileno())
+        if self.connect_timer is not None:
+            self.connect_timer.cancel()
+            self.connect_timer = None
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._drop_pending()
+            self._retry(err)
+            return
+        self.pending = None
+        self.sock.event(C.EVENT_CONNECTED, s.fileno(), self.endpoint)
+        self.ivl = self.sock.options.reconnect_ivl
+        engine = StreamEngine(self.reactor, self.sock, s, self, self.endpoint, E.peer_address(s))
+        engine.closing = self.closing
+        self.engine = engine
+        engine.start()
+
+    def _retry(self, err: int) -> None:
+        """Schedule the next attempt with libzmq's back-off (ivl + jitter, doubling to max)."""
+        opts = self.sock.options
+        stop = opts.reconnect_stop
+        if (
+            self.done
+            or opts.reconnect_ivl < 0
+            or (err == errno.ECONNREFUSED and stop & C.RECONNECT_STOP_CONN_REFUSED)
+        ):
+            self._finish()
+            return
+        if not self.ever_connected and err:
+            self.sock.event(C.EVENT_CONNECT_DELAYED, err, self.endpoint)
+        base = max(self.ivl, 1)
+        delay = base + random.randrange(max(opts.reconnect_ivl, 1))
+        if opts.reconnect_ivl_max > opts.reconnect_ivl > 0:
+            self.ivl = min(self.ivl * 2, opts.reconnect_ivl_max)
+        self.sock.event(C.EVENT_CONNECT_RETRIED, delay, self.endpoint)
+        self.timer = self.loop.call_later(delay / 1000.0, self._connect)
+
+    # -- EngineHost ----------------------------------------------------------------------------
+
+    def engine_ready(self, engine: StreamEngine, info: HandshakeComplete) -> Pipe | None:
+        self.ever_connected = True
+        pipe = self.pipe
+        if pipe is None:
+            pipe = new_pipe(self.sock, self.endpoint)
+            pipe.routing_id = self.routing_id
+            describe_peer(pipe, info, engine.peer_address)
+            pipe.peer = engine
+            if not self.sock.attach_pipe(pipe):
+                return None
+            if self.sock.recv_routing_id or self.sock.options.immediate:
+                self.pipe = pipe
+            return pipe
+        describe_peer(pipe, info, engine.peer_address)
+        reconnected = pipe.peer is None and getattr(self, "_had_engine", False)
+        pipe.peer = engine
+        self._had_engine = True
+        if reconnected:
+            self.sock.pipe_hiccuped(pipe)
+        return pipe
+
+    def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None:
+        self.engine = None
+        pipe = engine.pipe
+        if pipe is not None:
+            if self.sock.recv_routing_id or self.sock.options.immediate:
+                self.pipe = None
+                self.sock.pipe_terminated(pipe)
+            else:
+                pipe.peer = None
+        if self.closing and (self.pipe is None or not self.pipe.outq or self.done):
+            self._finish()
+            return
+        self._retry(0)
+
+    # -- shutdown ---------------------------------------------------------------------------------
+
+    def close(self, linger: int) -> None:
+        """Stop (loop thread). Queued messages get ``linger`` ms to go out."""
+        self.closing = True
+        pending_out = self.pipe is not None and bool(self.pipe.outq)
+        if linger == 0 or not pending_out:
+            self.done = True
+        elif linger > 0:
+            self.linger_timer = self.loop.call_later(linger / 1000.0, self._linger_expired)
+        if self.engine is not None:
+            self.engine.terminate(0 if self.done else linger)
+            return
+        if self.done:
+            self._finish()
+
+    def _linger_expired(self) -> None:
+        self.done = True
+        if self.engine is not None:
+            self.engine.close()
+        else:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.done = True
+        for t in (self.timer, self.connect_timer, self.linger_timer):
+            if t is not None:
+                t.cancel()
+        self.timer = self.connect_timer = self.linger_timer = None
+        self._drop_pending()
+        if self.pipe is not None:
+            pipe, self.pipe = self.pipe, None
+            self.sock.pipe_terminated(pipe)
+        self.sock.engine_finished(self)

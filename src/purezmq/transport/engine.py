@@ -1,0 +1,345 @@
+"""StreamEngine: couples a non-blocking OS socket, a ZmtpConnection and a pipe.
+
+Rules this module keeps:
+
+- Everything here runs on the reactor's loop, except ``kick`` and
+  ``read_progress`` which any thread may call (they only schedule work).
+- Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes, every complete
+  message in it decoded and handed to the socket in one ``deliver`` call.
+- Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
+  writes their encoding with one ``send``; what the kernel does not take waits
+  for writability, and the queue is not drained meanwhile (that is the
+  back-pressure that makes SNDHWM bite).
+- Bad input closes this connection only, with a log line and a monitor event.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING, Any, Protocol
+
+from purezmq import constants as C
+from purezmq.zmtp import HandshakeComplete, Ping, ProtocolError, ZmtpConnection
+from purezmq.zmtp import ErrorReceived
+
+if TYPE_CHECKING:
+    from purezmq.core.pipe import Pipe
+    from purezmq.core.socketbase import SocketBase
+    from purezmq.runtime.iothread import Reactor
+
+log = logging.getLogger("purezmq")
+
+READ_SIZE = 256 * 1024
+DRAIN_MSGS = 2048
+
+
+class EngineHost(Protocol):
+    """The session that owns an engine: decides what pipe it feeds."""
+
+    def engine_ready(self, engine: StreamEngine, info: HandshakeComplete) -> Pipe | None: ...
+
+    def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None: ...
+
+
+class StreamEngine:
+    """One ZMTP connection over tcp or ipc."""
+
+    def __init__(
+        self,
+        reactor: Reactor,
+        sock: SocketBase,
+        os_sock: socket.socket,
+        host: EngineHost,
+        endpoint: str,
+        peer_address: str = "",
+        as_server: bool = False,
+    ) -> None:
+        self.reactor = reactor
+        self.loop = reactor.loop
+        self.sock = sock
+        self.os_sock = os_sock
+        self.fd = os_sock.fileno()
+        self.host = host
+        self.endpoint = endpoint
+        self.peer_address = peer_address
+        opts = sock.options
+        self.conn = ZmtpConnection(
+            socket_type=sock.type_name,
+            as_server=as_server,
+            routing_id=bytes(opts.routing_id or b""),
+            maxmsgsize=opts.maxmsgsize,
+        )
+        self.pipe: Pipe | None = None
+        self.sub_commands = sock.type in (C.SUB, C.XSUB)
+        self.closed = False
+        self.closing = False  # socket closed: flush then close
+        self.reading = False
+        self.write_blocked = False
+        self.kick_pending = False
+        self.outbuf: memoryview | None = None
+        self.handshaken = False
+        self.timers: dict[str, asyncio_TimerHandle] = {}
+        self.last_recv = 0.0
+        self.heartbeat_timeout = 0.0
+
+    # -- lifecycle (loop thread) --------------------------------------------------------
+
+    def start(self) -> None:
+        opts = self.sock.options
+        self.loop.add_reader(self.fd, self._on_readable)
+        self.reading = True
+        if opts.handshake_ivl > 0:
+            self._timer("handshake", opts.handshake_ivl / 1000.0, self._handshake_timeout)
+        self._send_pending()
+
+    def _timer(self, name: str, delay: float, fn: Any) -> None:
+        old = self.timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        self.timers[name] = self.loop.call_later(delay, fn)
+
+    def _handshake_timeout(self) -> None:
+        if not self.handshaken:
+            log.warning("purezmq: handshake with %s timed out", self.peer_address or self.endpoint)
+            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self.close()
+
+    def close(self) -> None:
+        """Drop the connection now (pending output is lost)."""
+        if self.closed:
+            return
+        self.closed = True
+        for t in self.timers.values():
+            t.cancel()
+        self.timers.clear()
+        try:
+            self.loop.remove_reader(self.fd)
+            self.loop.remove_writer(self.fd)
+        except Exception:  # loop already closed at interpreter exit
+            pass
+        try:
+            self.os_sock.close()
+        except OSError:
+            pass
+        if self.handshaken:
+            self.sock.event(C.EVENT_DISCONNECTED, self.fd, self.endpoint)
+        self.host.engine_closed(self, self.handshaken)
+
+    def terminate(self, linger: int) -> None:
+        """The socket is closing: flush what is queued within ``linger`` ms, then close."""
+        self.closing = True
+        if linger == 0 or not self.handshaken or self._flushed():
+            self.close()
+            return
+        if linger > 0:
+            self._timer("linger", linger / 1000.0, self.close)
+        self._drain()
+
+    def _flushed(self) -> bool:
+        return self.outbuf is None and (self.pipe is None or not self.pipe.outq)
+
+    def disconnect(self) -> None:
+        """Thread-safe request to drop this connection (ROUTER_HANDOVER)."""
+        self.reactor.call(self.close)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.os_sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self._fail(f"read error: {e}")
+            return
+        if not data:
+            self.close()
+            return
+        if self.heartbeat_timeout:
+            self.last_recv = self.loop.time()
+        try:
+            msgs = self.conn.receive_data(data)
+        except ProtocolError as e:
+            self._protocol_error(str(e))
+            return
+        if self.conn.events:
+            self._handle_events()
+            if self.closed:
+                return
+        if msgs:
+            pipe = self.pipe
+            if pipe is not None and not self.closing:
+                if self.sock.deliver(pipe, msgs):
+                    self.loop.remove_reader(self.fd)
+                    self.reading = False
+        self._send_pending()
+
+    def read_progress(self) -> None:
+        """The application read enough to resume (any thread)."""
+        self.reactor.call(self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        if not self.closed and not self.reading:
+            self.reading = True
+            self.loop.add_reader(self.fd, self._on_readable)
+
+    def _handle_events(self) -> None:
+        events = self.conn.events
+        self.conn.events = []
+        for ev in events:
+            if isinstance(ev, HandshakeComplete):
+                self._handshake_done(ev)
+                if self.closed:
+                    return
+            elif isinstance(ev, Ping):
+                if ev.ttl > 0:
+                    self.heartbeat_timeout = max(self.heartbeat_timeout, ev.ttl)
+                    self.last_recv = self.loop.time()
+                    self._arm_ttl()
+            elif isinstance(ev, ErrorReceived):
+                log.warning("purezmq: peer %s sent ERROR: %r", self.peer_address, ev.reason)
+                self.close()
+                return
+
+    def _handshake_done(self, info: HandshakeComplete) -> None:
+        self.handshaken = True
+        t = self.timers.pop("handshake", None)
+        if t is not None:
+            t.cancel()
+        pipe = self.host.engine_ready(self, info)
+        if pipe is None:
+            log.info("purezmq: %s refused a connection from %s", self.sock.type_name, self.peer_address)
+            self.handshaken = False
+            self.close()
+            return
+        self.pipe = pipe
+        self.sock.event(C.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        opts = self.sock.options
+        if opts.heartbeat_ivl > 0:
+            self._timer("ping", opts.heartbeat_ivl / 1000.0, self._send_ping)
+            hb_timeout = opts.heartbeat_timeout if opts.heartbeat_timeout > 0 else opts.heartbeat_ivl
+            self.heartbeat_timeout = max(self.heartbeat_timeout, hb_timeout / 1000.0)
+            self.last_recv = self.loop.time()
+            self._arm_ttl()
+        if pipe.outq:
+            self._drain()
+
+    # -- heartbeats -----------------------------------------------------------------------
+
+    def _send_ping(self) -> None:
+        opts = self.sock.options
+        self.conn.send_ping(max(opts.heartbeat_ttl, 0) / 1000.0, b"")
+        self._send_pending()
+        self._timer("ping", opts.heartbeat_ivl / 1000.0, self._send_ping)
+
+    def _arm_ttl(self) -> None:
+        self._timer("ttl", self.heartbeat_timeout, self._check_ttl)
+
+    def _check_ttl(self) -> None:
+        idle = self.loop.time() - self.last_recv
+        if idle >= self.heartbeat_timeout:
+            log.info("purezmq: peer %s silent for %.1fs: heartbeat timeout", self.peer_address, idle)
+            self.close()
+        else:
+            self._timer("ttl", self.heartbeat_timeout - idle, self._check_ttl)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """The pipe's outbound queue went non-empty (any thread)."""
+        if not self.kick_pending:
+            self.kick_pending = True
+            self.reactor.call(self._drain)
+
+    def _drain(self) -> None:
+        self.kick_pending = False
+        pipe = self.pipe
+        if pipe is None or self.closed or self.write_blocked:
+            return
+        q = pipe.outq
+        if not q:
+            if self.closing and self._flushed():
+                self.close()
+            return
+        n = min(len(q), DRAIN_MSGS)
+        pop = q.popleft
+        batch = [pop() for _ in range(n)]
+        if self.sub_commands:
+            self._send_with_subscriptions(batch)
+        else:
+            self.conn.send_messages(batch)
+        if not pipe.out_active:
+            self.sock.pipe_writable(pipe)
+        self._send_pending()
+        if q and not self.write_blocked and not self.closed:
+            self.loop.call_soon(self._drain)
+        elif self.closing and self._flushed():
+            self.close()
+
+    def _send_with_subscriptions(self, batch: list[list[Any]]) -> None:
+        conn = self.conn
+        for msg in batch:
+            if len(msg) == 1 and len(msg[0]) and msg[0][0] in (0, 1):
+                topic = bytes(msg[0][1:])
+                if msg[0][0] == 1:
+                    conn.send_subscribe(topic)
+                else:
+                    conn.send_cancel(topic)
+            else:
+                conn.send_message(msg)
+
+    def _send_pending(self) -> None:
+        """Write what the connection has to say; queue the rest for writability."""
+        data = self.conn.data_to_send()
+        if not data or self.closed:
+            return
+        if self.outbuf is not None:
+            self.outbuf = memoryview(bytes(self.outbuf) + bytes(data))
+            return
+        try:
+            sent = self.os_sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as e:
+            self._fail(f"write error: {e}")
+            return
+        if sent < len(data):
+            self.outbuf = memoryview(data)[sent:]
+            self.write_blocked = True
+            self.loop.add_writer(self.fd, self._on_writable)
+
+    def _on_writable(self) -> None:
+        buf = self.outbuf
+        if buf is None:
+            self.loop.remove_writer(self.fd)
+            return
+        try:
+            sent = self.os_sock.send(buf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as e:
+            self._fail(f"write error: {e}")
+            return
+        if sent < len(buf):
+            self.outbuf = buf[sent:]
+            return
+        self.outbuf = None
+        self.write_blocked = False
+        self.loop.remove_writer(self.fd)
+        self._drain()
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _fail(self, why: str) -> None:
+        log.debug("purezmq: connection to %s lost: %s", self.peer_address or self.endpoint, why)
+        self.close()
+
+    def _protocol_error(self, why: str) -> None:
+        log.warning("purezmq: closing connection from %s: %s", self.peer_address or self.endpoint, why)
+        if not self.handshaken:
+            self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, 0, self.endpoint)
+        self.close()
+
+
+asyncio_TimerHandle = Any

@@ -1,0 +1,141 @@
+"""inproc: sockets of one Context joined by a pair of shared queues.
+
+No codec and no I/O loop: a message sent is appended, by reference, to the
+deque the peer socket reads. Bind and connect work in either order: a
+connect before the bind gets its pipe at once (so sends queue) and is joined
+when the bind arrives, as libzmq 4 does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from purezmq import constants as C
+from purezmq.core.pipe import Pipe
+
+if TYPE_CHECKING:
+    from purezmq.core.socketbase import SocketBase
+
+
+class InprocPeer:
+    """The far end of an inproc pipe, seen from the near end (a PipePeer)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: Pipe) -> None:
+        self.target = target  # the peer socket's pipe
+
+    def kick(self) -> None:
+        self.target.sock.pipe_readable(self.target)
+
+    def read_progress(self) -> None:
+        self.target.sock.pipe_writable(self.target)
+
+    def terminate(self, linger: int) -> None:
+        """Our socket closed: the peer keeps what was sent, then forgets the pipe."""
+        self.target.sock.pipe_terminated(self.target)
+
+    def disconnect(self) -> None:
+        self.terminate(0)
+
+
+def _hwm(sndhwm: int, rcvhwm: int) -> int:
+    """libzmq sizes an inproc queue as sender's SNDHWM + receiver's RCVHWM (0 = no limit)."""
+    return 0 if sndhwm == 0 or rcvhwm == 0 else sndhwm + rcvhwm
+
+
+def _meta(sock: SocketBase) -> dict[str, str]:
+    return {"Socket-Type": sock.type_name, "Peer-Address": "", "User-Id": ""}
+
+
+class _Pending:
+    """A connect that arrived before its bind: the connecter's half is live already."""
+
+    def __init__(self, sock: SocketBase, pipe: Pipe, routing_id: bytes) -> None:
+        self.sock = sock
+        self.pipe = pipe
+        self.routing_id = routing_id
+
+
+class InprocRegistry:
+    """Per-Context table of bound inproc names."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.bound: dict[str, SocketBase] = {}
+        self.pending: dict[str, list[_Pending]] = {}
+
+    def bind(self, name: str, sock: SocketBase) -> None:
+        with self.lock:
+            if name in self.bound:
+                from purezmq.error import ZMQError
+
+                raise ZMQError(C.EADDRINUSE, f"inproc://{name} is already bound")
+            self.bound[name] = sock
+            waiting = self.pending.pop(name, [])
+        for p in waiting:
+            self._join(p.sock, p.pipe, sock, p.routing_id, f"inproc://{name}")
+
+    def unbind(self, name: str, sock: SocketBase) -> bool:
+        with self.lock:
+            if self.bound.get(name) is sock:
+                del self.bound[name]
+                return True
+            return False
+
+    def connect(self, name: str, sock: SocketBase, routing_id: bytes = b"") -> Pipe:
+        """Create the connecting socket's pipe; join it to the binder now or later."""
+        opts = sock.options
+        pipe = Pipe(sock, out_hwm=opts.sndhwm, in_hwm=0, endpoint=f"inproc://{name}")
+        with self.lock:
+            binder = self.bound.get(name)
+            if binder is None:
+                self.pending.setdefault(name, []).append(_Pending(sock, pipe, routing_id))
+        if binder is None:
+            if sock.recv_routing_id:
+                return pipe  # ROUTER addresses a peer only once it is known
+            pipe.routing_id = routing_id
+            sock.attach_pipe(pipe)
+        else:
+            self._join(sock, pipe, binder, routing_id, f"inproc://{name}")
+        return pipe
+
+    def forget(self, sock: SocketBase) -> None:
+        """Drop a closed socket's bindings and pending connects."""
+        with self.lock:
+            for name in [n for n, s in self.bound.items() if s is sock]:
+                del self.bound[name]
+            for name, lst in list(self.pending.items()):
+                lst[:] = [p for p in lst if p.sock is not sock]
+                if not lst:
+                    del self.pending[name]
+
+    @staticmethod
+    def _join(csock: SocketBase, cpipe: Pipe, bsock: SocketBase, routing_id: bytes, ep: str) -> None:
+        """Give the binder its half, sharing the connecter's queues crosswise."""
+        copts, bopts = csock.options, bsock.options
+        bpipe = Pipe(bsock, inq=cpipe.outq, outq=cpipe.inq, endpoint=ep)
+        cpipe.out_hwm = _hwm(copts.sndhwm, bopts.rcvhwm)
+        bpipe.out_hwm = _hwm(bopts.sndhwm, copts.rcvhwm)
+        bpipe.in_hwm = cpipe.in_hwm = 0
+        cpipe.inproc_peer, bpipe.inproc_peer = bpipe, cpipe
+        cpipe.metadata, bpipe.metadata = _meta(bsock), _meta(csock)
+        bpipe.routing_id = bytes(copts.routing_id or b"")
+        attached_before = cpipe in csock.pipes
+        if not attached_before:
+            cpipe.routing_id = routing_id or bytes(bopts.routing_id or b"")
+        if not bsock.attach_pipe(bpipe):
+            cpipe.dead = True
+            if attached_before:
+                csock.pipe_terminated(cpipe)
+            return
+        cpipe.peer = InprocPeer(bpipe)
+        bpipe.peer = InprocPeer(cpipe)
+        if not attached_before:
+            if not csock.attach_pipe(cpipe):
+                bsock.pipe_terminated(bpipe)
+                return
+        elif cpipe.outq:
+            bsock.pipe_readable(bpipe)

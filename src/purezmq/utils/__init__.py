@@ -1,0 +1,1 @@
+"""Helpers: z85, jsonapi (each imported on its own; nothing is imported here)."""

@@ -1,0 +1,541 @@
+"""ZmtpConnection: one ZMTP peer connection, sans-I/O.
+
+Rules this module keeps:
+
+- No I/O, threads or clocks: the caller feeds received bytes to
+  ``receive_data`` and writes whatever ``data_to_send`` (or
+  ``buffers_to_send``) returns. Heartbeat *timing* is the caller's: it
+  calls ``send_ping`` when it wants and watches for traffic/``Pong``.
+- Order on the wire: our greeting (64 octets, queued at construction),
+  the mechanism's handshake commands (after the peer's greeting), then
+  traffic: messages and commands in the order they were queued.
+- Received application messages are returned by ``receive_data`` only
+  after the handshake; a message frame before it is a ``ProtocolError``.
+  Incoming SUBSCRIBE / CANCEL become messages ``[b"\\x01" + topic]`` /
+  ``[b"\\x00" + topic]`` (what libzmq's XPUB sees, and what a 3.0 peer
+  sends anyway). PING is answered with PONG here and reported as ``Ping``;
+  PONG, ERROR, JOIN, LEAVE become events. Other commands after the
+  handshake are ignored, as libzmq ignores them (RFC 37 defines no
+  behaviour for them; mechanisms and future versions may add some).
+- The peer's READY must announce a Socket-Type compatible with ours
+  (RFC 37 table, libzmq's check); if not, an ERROR naming the problem is
+  queued for the peer and ``ProtocolError`` is raised.
+- Sends made before the handshake completes are held and replayed, in
+  order, when it does: the caller may queue messages and subscriptions as
+  soon as it creates the connection.
+- Subscriptions: ``send_subscribe``/``send_cancel`` send SUBSCRIBE/CANCEL
+  commands to a 3.1 peer and ``\\x01``/``\\x00`` messages to a 3.0 peer. On
+  a SUB or XSUB connection to a 3.1 peer, single-frame messages starting
+  with ``\\x01``/``\\x00`` given to ``send_message(s)`` are turned into those
+  commands too, so pipes can carry subscriptions as plain messages.
+- PING is not sent to a 3.0 peer (``send_ping`` is then a no-op).
+- Once finished (ERROR sent or received, ZAP refusal, ``ProtocolError``),
+  the connection ignores further input and drops further sends; the caller
+  closes the transport after flushing ``data_to_send()`` if it wishes.
+
+Theory of operation: bytes go first to the ``GreetingParser``; once the
+peer's greeting is in, the mechanism starts and everything after goes to
+the ``FrameDecoder``. Decoded commands are fed to the mechanism until it
+reports ``done``; then ``HandshakeComplete`` is emitted, held sends are
+replayed, and, for mechanisms that do not transform traffic (NULL, PLAIN),
+``receive_data`` and ``send_messages`` switch to a fast path that is one
+decoder call (plus a scan only when the batch holds a command) and one
+batch-encoder call respectively.
+
+Output: pending output is a list of buffers. ``data_to_send()`` joins it
+into one ``bytes`` (no copy when it is a single chunk, the common case for
+a batch of small messages). ``buffers_to_send()`` returns the list itself
+for ``socket.sendmsg``: frames of ``copy_threshold`` octets or more appear
+in it uncopied, as the caller gave them, so they must not be mutated
+until written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .commands import (
+    CANCEL,
+    ERROR,
+    JOIN,
+    LEAVE,
+    PING,
+    PONG,
+    SUBSCRIBE,
+    ZMTP_SOCKET_TYPES,
+    Metadata,
+    check_socket_type,
+    decode_command,
+    decode_error,
+    decode_ping,
+    encode_cancel,
+    encode_error,
+    encode_join,
+    encode_leave,
+    encode_ping,
+    encode_pong,
+    encode_properties,
+    encode_subscribe,
+)
+from .errors import ProtocolError
+from .events import ErrorReceived, Event, HandshakeComplete, Join, Leave, Ping, Pong
+from .frames import (
+    COMMAND,
+    COPY_THRESHOLD,
+    MORE,
+    Buffer,
+    FrameDecoder,
+    encode_command,
+    encode_messages_iov,
+)
+from .greeting import ZMTP_VERSION, Greeting, GreetingParser, build_greeting, negotiate_version
+from .mechanisms import Mechanism, make_mechanism
+
+__all__ = ["ZmtpConnection"]
+
+#: Socket types whose READY carries an Identity property (as libzmq sends it).
+_SENDS_IDENTITY = frozenset({"REQ", "DEALER", "ROUTER"})
+#: Socket types whose outgoing \x01/\x00 messages are subscriptions.
+_SUBSCRIBERS = frozenset({"SUB", "XSUB"})
+
+Message = list[bytes]
+
+
+class ZmtpConnection:
+    """The ZMTP protocol state of one connection to one peer (sans-I/O)."""
+
+    def __init__(
+        self,
+        *,
+        socket_type: str,
+        as_server: bool = False,
+        mechanism: Mechanism | str | bytes | None = None,
+        routing_id: bytes = b"",
+        metadata: Mapping[str, bytes] | None = None,
+        maxmsgsize: int = -1,
+        zmtp_version: tuple[int, int] = ZMTP_VERSION,
+        copy_threshold: int = COPY_THRESHOLD,
+    ) -> None:
+        """Set up a connection and queue our greeting.
+
+        ``as_server``: our security role (the binding side, by convention).
+        ``mechanism``: a fresh ``Mechanism`` instance or a name ("NULL").
+        ``routing_id``: sent as the Identity property by REQ/DEALER/ROUTER.
+        ``metadata``: application properties, names starting with "X-".
+        ``maxmsgsize``: largest frame accepted, -1 for no limit.
+        ``zmtp_version``: (3, 1), or (3, 0) to act as a 3.0 peer (tests).
+        ``copy_threshold``: frames this big are not copied by ``buffers_to_send``.
+        """
+        if socket_type not in ZMTP_SOCKET_TYPES:
+            raise ValueError(f"{socket_type!r} is not a socket type that speaks ZMTP")
+        if zmtp_version not in ((3, 0), (3, 1)):
+            raise ValueError(f"unsupported ZMTP version {zmtp_version}")
+        if len(routing_id) > 255:
+            raise ValueError("routing_id is at most 255 octets")
+        props: list[tuple[str, bytes]] = [("Socket-Type", socket_type.encode("ascii"))]
+        if socket_type in _SENDS_IDENTITY:
+            props.append(("Identity", bytes(routing_id)))
+        for name, value in (metadata or {}).items():
+            if not name[:2].upper() == "X-":
+                raise ValueError(f"application metadata name {name!r} must start with 'X-'")
+            props.append((name, value))
+
+        self.socket_type = socket_type
+        self.as_server = as_server
+        self.maxmsgsize = maxmsgsize
+        self.mechanism = make_mechanism(mechanism)
+        #: Events other than messages, in order; the caller drains this list.
+        self.events: list[Event] = []
+        #: True once greeting and security handshake are complete.
+        self.handshake_complete = False
+        #: True once the connection is over (the caller should close it).
+        self.finished = False
+        #: The peer's greeting as received (its announced version).
+        self.peer_greeting: Greeting | None = None
+        #: The ZMTP version spoken: min(ours, the peer's), once known.
+        self.peer_version: tuple[int, int] | None = None
+        self.peer_socket_type: str | None = None
+        self.peer_routing_id = b""
+        self.peer_metadata: Metadata | None = None
+
+        self._version = zmtp_version
+        self._copy_threshold = copy_threshold
+        self._properties = encode_properties(props)
+        self._greeting = GreetingParser(self.mechanism.name)
+        self._decoder = FrameDecoder(maxmsgsize)
+        self._out: list[Buffer] = [
+            build_greeting(
+                self.mechanism.name,
+                as_server and self.mechanism.announces_role,
+                zmtp_version,
+            )
+        ]
+        self._deferred: list[Callable[[], None]] = []
+        self._fast_recv = False
+        self._fast_send = False
+        self._translate_subs = False
+        self._wrapped_parts: list[bytes] = []
+
+    # ------------------------------------------------------------------
+    # Output
+
+    @property
+    def has_data_to_send(self) -> bool:
+        """True if ``data_to_send()`` would return something."""
+        return bool(self._out)
+
+    def data_to_send(self) -> bytes:
+        """Return and clear all pending output as one ``bytes``."""
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        if len(out) == 1 and type(out[0]) is bytes:
+            return out[0]
+        return b"".join(out)
+
+    def buffers_to_send(self) -> list[Buffer]:
+        """Return and clear pending output as buffers for ``socket.sendmsg``."""
+        out = self._out
+        self._out = []
+        return out
+
+    # ------------------------------------------------------------------
+    # Input
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Message]:
+        """Feed received bytes; return the complete messages they finish.
+
+        Other happenings are appended to ``self.events``. Raises
+        ``ProtocolError`` on malformed or disallowed input.
+        """
+        if self._fast_recv:
+            dec = self._decoder
+            try:
+                items = dec.feed(data)
+                if dec.saw_command:
+                    return self._traffic(items)
+            except ProtocolError:
+                self._finish()
+                raise
+            return items
+        return self._receive_slow(data)
+
+    def _receive_slow(self, data: bytes | bytearray | memoryview) -> list[Message]:
+        """Greeting, handshake, wrapped traffic, or a finished connection."""
+        if self.finished:
+            return []
+        try:
+            if self.peer_greeting is None:
+                used = self._greeting.feed(data)
+                if self._greeting.greeting is None:
+                    return []
+                self._on_greeting(self._greeting.greeting)
+                data = memoryview(data)[used:]
+                if not data:
+                    return []
+            items = self._decoder.feed(data)
+            return self._process(items)
+        except ProtocolError:
+            self._finish()
+            raise
+
+    def _on_greeting(self, greeting: Greeting) -> None:
+        """The peer's greeting is in: start the security handshake."""
+        self.peer_greeting = greeting
+        self.peer_version = negotiate_version(self._version, greeting.version)
+        self.mechanism.start(
+            as_server=self.as_server,
+            properties=self._properties,
+            validate=self._validate_peer,
+            peer_version=self.peer_version,
+        )
+        self._sync_mechanism()
+
+    def _process(self, items: list[Any]) -> list[Message]:
+        """Handle decoded items during the handshake or with wrapped traffic."""
+        i = 0
+        n = len(items)
+        mech = self.mechanism
+        while not self.handshake_complete and i < n:
+            item = items[i]
+            i += 1
+            if type(item) is list:
+                raise ProtocolError("message received before the security handshake completed")
+            mech.receive_command(item)
+            self._sync_mechanism()
+            if self.finished:
+                return []
+        rest = items[i:] if i else items
+        if not rest:
+            return []
+        if mech.transforms_traffic:
+            return self._unwrap(rest)
+        if any(type(item) is bytes for item in rest):
+            return self._traffic(rest)
+        return rest
+
+    def _traffic(self, items: list[Any]) -> list[Message]:
+        """Split post-handshake items into messages, handling commands."""
+        msgs: list[Message] = []
+        ap = msgs.append
+        for item in items:
+            if type(item) is list:
+                ap(item)
+                continue
+            self._command(item, ap)
+            if self.finished:
+                break
+        return msgs
+
+    def _unwrap(self, items: list[Any]) -> list[Message]:
+        """Post-handshake items of a traffic-transforming mechanism."""
+        msgs: list[Message] = []
+        ap = msgs.append
+        mech = self.mechanism
+        parts = self._wrapped_parts
+        for item in items:
+            if type(item) is list:
+                raise ProtocolError(f"unwrapped message frame on a {mech.name.decode()} connection")
+            flags, payload = mech.unwrap(item)
+            if flags & COMMAND:
+                if parts:
+                    raise ProtocolError("command frame inside a multipart message")
+                self._command(payload, ap)
+                if self.finished:
+                    break
+            elif flags & MORE:
+                parts.append(payload)
+            else:
+                parts.append(payload)
+                ap(parts)
+                parts = self._wrapped_parts = []
+        return msgs
+
+    def _command(self, body: bytes, ap: Callable[[Message], None]) -> None:
+        """Handle one command after the handshake."""
+        name, data = decode_command(body)
+        if name == SUBSCRIBE:
+            ap([b"\x01" + data])
+        elif name == CANCEL:
+            ap([b"\x00" + data])
+        elif name == PING:
+            ttl, context = decode_ping(data)
+            self.events.append(Ping(ttl / 10.0, context))
+            self._queue_command(encode_pong(context))
+        elif name == PONG:
+            self.events.append(Pong(data))
+        elif name == ERROR:
+            self.events.append(ErrorReceived(decode_error(data)))
+            self._finish()
+        elif name == JOIN:
+            self.events.append(Join(data))
+        elif name == LEAVE:
+            self.events.append(Leave(data))
+        # Any other command is ignored, as libzmq does.
+
+    # ------------------------------------------------------------------
+    # Handshake
+
+    def _validate_peer(self, props: Metadata) -> None:
+        """Check the peer's metadata; queue ERROR and raise if unacceptable."""
+        try:
+            raw = props.get("Socket-Type")
+            if raw is None:
+                raise ProtocolError("peer's metadata has no Socket-Type property")
+            check_socket_type(self.socket_type, raw.decode("ascii", "backslashreplace"))
+            if len(props.get("Identity", b"")) > 255:
+                raise ProtocolError("peer's Identity property exceeds 255 octets")
+        except ProtocolError as exc:
+            self._out.append(encode_command(encode_error(str(exc))))
+            raise
+
+    def _sync_mechanism(self) -> None:
+        """Collect the mechanism's output, events and state changes."""
+        mech = self.mechanism
+        if mech.outgoing:
+            self._out.extend(map(encode_command, mech.outgoing))
+            mech.outgoing.clear()
+        if mech.events:
+            self.events.extend(mech.events)
+            mech.events.clear()
+        if mech.finished:
+            self._finish()
+        elif mech.done and not self.handshake_complete:
+            self._complete_handshake()
+
+    def _complete_handshake(self) -> None:
+        """Record the peer, emit HandshakeComplete, replay held sends."""
+        mech = self.mechanism
+        props = mech.peer_properties
+        version = self.peer_version or ZMTP_VERSION
+        self.peer_metadata = props
+        self.peer_socket_type = props["Socket-Type"].decode("ascii")
+        self.peer_routing_id = props.get("Identity", b"")
+        self.handshake_complete = True
+        plain = not mech.transforms_traffic
+        self._translate_subs = self.socket_type in _SUBSCRIBERS and version >= (3, 1)
+        self._fast_recv = plain
+        self._fast_send = plain and not self._translate_subs
+        self.events.append(
+            HandshakeComplete(self.peer_socket_type, self.peer_routing_id, props, version)
+        )
+        deferred = self._deferred
+        self._deferred = []
+        for action in deferred:
+            action()
+
+    def zap_reply(
+        self,
+        status_code: int | str | bytes,
+        status_text: bytes = b"",
+        user_id: bytes = b"",
+        metadata: bytes | Mapping[str, bytes] = b"",
+    ) -> None:
+        """Deliver the ZAP handler's answer to a ``ZapRequest`` event."""
+        if self.finished:
+            return
+        try:
+            self.mechanism.zap_reply(status_code, status_text, user_id, metadata)
+            self._sync_mechanism()
+        except ProtocolError:
+            self._finish()
+            raise
+
+    def _finish(self) -> None:
+        """The connection is over: stop decoding and sending."""
+        self.finished = True
+        self._fast_recv = False
+        self._fast_send = False
+        self._deferred.clear()
+
+    # ------------------------------------------------------------------
+    # Sending
+
+    def send_message(self, parts: Sequence[Buffer]) -> None:
+        """Queue one (multipart) message."""
+        self.send_messages((parts,))
+
+    def send_messages(self, msgs: Iterable[Sequence[Buffer]]) -> None:
+        """Queue many messages; they are encoded as one batch."""
+        if self._fast_send:
+            iov = encode_messages_iov(msgs, self._copy_threshold)
+            if self._out:
+                self._out += iov
+            else:
+                self._out = iov
+            return
+        self._send_slow(msgs)
+
+    def _send_slow(self, msgs: Iterable[Sequence[Buffer]]) -> None:
+        """Sends that are held, dropped, translated or wrapped."""
+        if self.finished:
+            return
+        if not self.handshake_complete:
+            held = [list(m) for m in msgs]
+            if held:
+                self._deferred.append(lambda: self.send_messages(held))
+            return
+        out = self._out
+        if self.mechanism.transforms_traffic:
+            wrap = self.mechanism.wrap
+            for msg in msgs:
+                if not msg:
+                    raise ValueError("cannot send a message with no frames")
+                final = len(msg) - 1
+                for i, part in enumerate(msg):
+                    out.append(wrap(MORE if i < final else 0, part))
+            return
+        # A SUB/XSUB connection to a 3.1 peer: subscriptions become commands.
+        for msg in msgs:
+            if len(msg) == 1 and len(msg[0]) and msg[0][0] in (0, 1):
+                topic = msg[0][1:]
+                self._queue_command(encode_subscribe(topic) if msg[0][0] else encode_cancel(topic))
+            else:
+                out.extend(encode_messages_iov((msg,), self._copy_threshold))
+
+    def _queue_command(self, body: bytes) -> None:
+        """Queue a command body after the handshake (wrapped if needed)."""
+        if self.mechanism.transforms_traffic:
+            self._out.append(self.mechanism.wrap(COMMAND, body))
+        else:
+            self._out.append(encode_command(body))
+
+    def _after_handshake(self, action: Callable[[], None]) -> bool:
+        """Hold ``action`` until the handshake completes; True if held or dropped."""
+        if self.finished:
+            return True
+        if not self.handshake_complete:
+            self._deferred.append(action)
+            return True
+        return False
+
+    def send_subscribe(self, topic: Buffer) -> None:
+        """Subscribe to ``topic``: SUBSCRIBE (3.1) or a ``\\x01`` message (3.0)."""
+        topic = bytes(topic)
+        if self._after_handshake(lambda: self.send_subscribe(topic)):
+            return
+        if self.peer_version == (3, 0):
+            self._out.extend(encode_messages_iov(([b"\x01" + topic],)))
+        else:
+            self._queue_command(encode_subscribe(topic))
+
+    def send_cancel(self, topic: Buffer) -> None:
+        """Cancel a subscription: CANCEL (3.1) or a ``\\x00`` message (3.0)."""
+        topic = bytes(topic)
+        if self._after_handshake(lambda: self.send_cancel(topic)):
+            return
+        if self.peer_version == (3, 0):
+            self._out.extend(encode_messages_iov(([b"\x00" + topic],)))
+        else:
+            self._queue_command(encode_cancel(topic))
+
+    def send_join(self, group: Buffer) -> None:
+        """Send JOIN for a RADIO/DISH ``group``."""
+        body = encode_join(bytes(group))
+        if not self._after_handshake(lambda: self._queue_command(body)):
+            self._queue_command(body)
+
+    def send_leave(self, group: Buffer) -> None:
+        """Send LEAVE for a RADIO/DISH ``group``."""
+        body = encode_leave(bytes(group))
+        if not self._after_handshake(lambda: self._queue_command(body)):
+            self._queue_command(body)
+
+    def send_ping(self, ttl: float = 0.0, context: Buffer = b"") -> None:
+        """Send PING with a TTL in seconds (0-6553.5) and 0-16 octets context.
+
+        A no-op on a ZMTP 3.0 connection, which has no PING.
+        """
+        body = encode_ping(int(round(ttl * 10)), bytes(context))
+        if self._after_handshake(lambda: self.send_ping(ttl, context)):
+            return
+        if self.peer_version != (3, 0):
+            self._queue_command(body)
+
+    def send_pong(self, context: Buffer = b"") -> None:
+        """Send PONG echoing ``context`` (replies to PING are automatic)."""
+        body = encode_pong(bytes(context))
+        if not self._after_handshake(lambda: self._queue_command(body)):
+            self._queue_command(body)
+
+    def send_error(self, reason: bytes | str) -> None:
+        """Send ERROR (fatal, meant for the handshake) and finish the connection."""
+        if self.finished:
+            return
+        self._out.append(encode_command(encode_error(reason)))
+        self._finish()
+
+    def __repr__(self) -> str:
+        """Show type, role and state for logs."""
+        if self.finished:
+            state = "finished"
+        elif self.handshake_complete:
+            state = f"ready peer={self.peer_socket_type} v{self.peer_version}"
+        elif self.peer_greeting is not None:
+            state = "handshaking"
+        else:
+            state = "greeting"
+        role = "server" if self.as_server else "client"
+        return f"<ZmtpConnection {self.socket_type} {role} {self.mechanism.name.decode()} {state}>"

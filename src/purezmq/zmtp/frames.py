@@ -1,0 +1,361 @@
+"""ZMTP frame codec: messages to bytes and bytes to messages, fast.
+
+Rules this module keeps (RFC 37 "Framing"):
+
+- A frame is a flags octet, a size (1 octet for a *short* frame, 8 octets
+  in network order for a *long* one, flag bit 1) and a body. Bit 0 is MORE
+  (more frames of this message follow), bit 2 is COMMAND. Bits 7-3 are
+  reserved and MUST be zero: a frame with any of them set is a
+  ``ProtocolError``, and so is a long size above 2**63-1.
+- A command is exactly one frame: COMMAND with MORE is a ``ProtocolError``,
+  as is a command arriving between the frames of a multipart message.
+- MAXMSGSIZE (``-1`` = unlimited) applies to every frame, as libzmq's
+  decoder applies it: a frame whose size header exceeds it is rejected as
+  soon as the header is read, before any of its body is buffered.
+- The encoder writes short frames for bodies of 0-255 octets and long
+  frames otherwise (both peers accept either).
+
+Decoder theory of operation: ``FrameDecoder.feed(data)`` walks the buffer
+with plain indexing (no per-frame function calls), slicing each body out
+of one ``bytes`` object. It returns, in wire order, complete messages as
+``list[bytes]`` and commands as ``bytes`` (the command body: name-size
+octet, name, data); ``saw_command`` tells the caller whether the batch
+holds any command at all, so the common case needs no per-item check. A
+partial frame at the end of a buffer is kept: if only part of its header
+arrived, those few octets are prepended to the next buffer; once the
+header is known, the body's pieces are collected in a list and joined
+when complete, so a huge frame arriving in small reads costs linear, not
+quadratic, copying. The frames of an unfinished multipart message are
+carried across calls and delivered together.
+
+Encoder theory of operation: the batch encoders build one list of
+header/body pieces (short headers come from a precomputed table) and join
+it once. ``encode_messages_iov`` does the same but passes bodies of
+``COPY_THRESHOLD`` octets or more through untouched, between joined runs of
+small pieces, so a caller can hand the list to ``socket.sendmsg`` without
+copying large payloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from struct import Struct
+from typing import Any
+
+from .errors import ProtocolError
+
+__all__ = [
+    "COMMAND",
+    "COPY_THRESHOLD",
+    "LONG",
+    "MORE",
+    "Buffer",
+    "FrameDecoder",
+    "encode_command",
+    "encode_message",
+    "encode_messages",
+    "encode_messages_iov",
+]
+
+#: A frame body the encoder accepts: any bytes-like object of 1-octet items.
+Buffer = bytes | bytearray | memoryview
+
+#: Flag bits of the frame flags octet.
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+_RESERVED = 0xF8
+
+#: Bodies of at least this many octets are not copied by ``encode_messages_iov``.
+COPY_THRESHOLD = 65536
+
+_MAX_SIZE = (1 << 63) - 1
+_u64 = Struct(">Q")
+_unpack_u64 = _u64.unpack_from
+_pack_long = Struct(">BQ").pack
+
+# Precomputed 2-octet headers of short frames, indexed by body size.
+_LAST = tuple(bytes((0, n)) for n in range(256))
+_MORE = tuple(bytes((MORE, n)) for n in range(256))
+
+
+def _frame_header(flags: int, size: int) -> bytes:
+    """Header of one frame with ``flags`` (MORE/COMMAND) and a body of ``size``."""
+    if size < 256:
+        return bytes((flags, size))
+    return _pack_long(flags | LONG, size)
+
+
+def encode_command(body: Buffer) -> bytes:
+    """Frame a command body (name-size octet + name + data) as a command frame."""
+    return _frame_header(COMMAND, len(body)) + body
+
+
+def encode_message(parts: Sequence[Buffer]) -> bytes:
+    """Encode one (multipart) message as wire bytes."""
+    if len(parts) == 1:
+        p = parts[0]
+        n = len(p)
+        if n < 256:
+            return _LAST[n] + p
+        return _pack_long(LONG, n) + p
+    return encode_messages((parts,))
+
+
+def encode_messages(msgs: Iterable[Sequence[Buffer]]) -> bytes:
+    """Encode many messages into one ``bytes`` (one write for a whole batch)."""
+    pieces: list[Buffer] = []
+    ap = pieces.append
+    last = _LAST
+    for msg in msgs:
+        if len(msg) == 1:
+            p = msg[0]
+            n = len(p)
+            if n < 256:
+                ap(last[n])
+            else:
+                ap(_pack_long(LONG, n))
+            ap(p)
+        else:
+            _encode_multipart(msg, ap)
+    return b"".join(pieces)
+
+
+def encode_messages_iov(
+    msgs: Iterable[Sequence[Buffer]], copy_threshold: int = COPY_THRESHOLD
+) -> list[Buffer]:
+    """Encode many messages as a list of buffers for ``socket.sendmsg``.
+
+    Headers and small bodies are joined into ``bytes`` runs; bodies of
+    ``copy_threshold`` octets or more are placed in the list as given (not
+    copied), so they must not be mutated until written. The list is never
+    empty unless ``msgs`` is; it usually holds a single ``bytes``.
+    """
+    iov: list[Buffer] = []
+    pieces: list[Buffer] = []
+    ap = pieces.append
+    last = _LAST
+    for msg in msgs:
+        if len(msg) == 1:
+            p = msg[0]
+            n = len(p)
+            if n < 256:
+                ap(last[n])
+                ap(p)
+                continue
+            ap(_pack_long(LONG, n))
+            if n >= copy_threshold:
+                iov.append(b"".join(pieces))
+                iov.append(p)
+                pieces.clear()
+            else:
+                ap(p)
+        else:
+            if not msg:
+                raise ValueError("cannot encode a message with no frames")
+            final = len(msg) - 1
+            for i, p in enumerate(msg):
+                n = len(p)
+                flags = MORE if i < final else 0
+                if n < 256:
+                    ap(bytes((flags, n)))
+                    ap(p)
+                    continue
+                ap(_pack_long(flags | LONG, n))
+                if n >= copy_threshold:
+                    iov.append(b"".join(pieces))
+                    iov.append(p)
+                    pieces.clear()
+                else:
+                    ap(p)
+    if pieces:
+        iov.append(b"".join(pieces))
+    return iov
+
+
+def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -> None:
+    """Append header/body pieces of a message with 0 or 2+ frames via ``append``."""
+    if not msg:
+        raise ValueError("cannot encode a message with no frames")
+    final = len(msg) - 1
+    for i, p in enumerate(msg):
+        n = len(p)
+        if i < final:
+            append(_MORE[n] if n < 256 else _pack_long(MORE | LONG, n))
+        else:
+            append(_LAST[n] if n < 256 else _pack_long(LONG, n))
+        append(p)
+
+
+class FrameDecoder:
+    """Incremental frame decoder: feed buffers, get messages and commands.
+
+    ``feed`` returns a list whose items are, in wire order, complete
+    messages (``list[bytes]``, one item per frame) and commands (``bytes``:
+    the command body). ``saw_command`` is true when the last ``feed`` result
+    contains at least one command.
+    """
+
+    __slots__ = (
+        "maxmsgsize",
+        "_limit",
+        "_tail",
+        "_parts",
+        "_need",
+        "_chunks",
+        "_flags",
+        "saw_command",
+    )
+
+    def __init__(self, maxmsgsize: int = -1) -> None:
+        """Create a decoder rejecting frames over ``maxmsgsize`` (-1: no limit)."""
+        self.maxmsgsize = maxmsgsize
+        self._limit = maxmsgsize if maxmsgsize >= 0 else _MAX_SIZE
+        self._tail = b""  # the start of a frame header (fewer octets than the header)
+        self._parts: list[bytes] | None = None  # frames of an unfinished multipart message
+        self._need = 0  # octets missing from the body being collected
+        self._chunks: list[bytes] = []  # pieces of the body being collected
+        self._flags = 0  # flags of the frame whose body is being collected
+        self.saw_command = False
+
+    @property
+    def pending(self) -> int:
+        """Octets buffered that do not form a complete message yet."""
+        parts = self._parts or ()
+        return len(self._tail) + sum(map(len, self._chunks)) + sum(map(len, parts))
+
+    def _too_big(self, size: int) -> ProtocolError:
+        """The error for a frame over the size limit."""
+        if size > _MAX_SIZE:
+            return ProtocolError(f"frame size {size} exceeds the ZMTP maximum 2**63-1")
+        return ProtocolError(f"frame of {size} bytes exceeds MAXMSGSIZE {self.maxmsgsize}")
+
+    def _deliver(self, flags: int, body: bytes, out: list[Any]) -> None:
+        """Deliver one complete frame (slow path: the end of a collected body)."""
+        parts = self._parts
+        if flags & COMMAND:
+            if parts is not None:
+                raise ProtocolError("command frame inside a multipart message")
+            out.append(body)
+            self.saw_command = True
+        elif flags & MORE:
+            if parts is None:
+                self._parts = [body]
+            else:
+                parts.append(body)
+        elif parts is None:
+            out.append([body])
+        else:
+            parts.append(body)
+            out.append(parts)
+            self._parts = None
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Any]:
+        """Decode ``data``; return the complete messages and commands in it."""
+        out: list[Any] = []
+        self.saw_command = False
+        if self._need:
+            # Completing the body of a frame whose header we already have.
+            if type(data) is not bytes:
+                data = bytes(data)
+            need = self._need
+            n = len(data)
+            if n < need:
+                self._chunks.append(data)
+                self._need = need - n
+                return out
+            chunks = self._chunks
+            chunks.append(data[:need])
+            body = b"".join(chunks)
+            self._chunks = []
+            self._need = 0
+            self._deliver(self._flags, body, out)
+            buf = data
+            pos = need
+        elif self._tail:
+            buf = self._tail + data
+            self._tail = b""
+            pos = 0
+        else:
+            buf = data if type(data) is bytes else bytes(data)
+            pos = 0
+
+        n = len(buf)
+        n1 = n - 1  # every header has at least 2 octets
+        limit = self._limit
+        # A short single-frame message (flags 0, no multipart message pending)
+        # takes the fast path, unless the size limit is below 255 octets.
+        fast = 0 if limit >= 255 else -1
+        parts = self._parts
+        fast0 = fast if parts is None else -1
+        ap = out.append
+        unpack = _unpack_u64
+        while pos < n1:
+            flags = buf[pos]
+            if flags == fast0:
+                start = pos + 2
+                pos = start + buf[pos + 1]
+                if pos > n:
+                    pos = start - 2
+                    break
+                ap([buf[start:pos]])
+                continue
+            if flags & _RESERVED:
+                raise ProtocolError(f"frame flags 0x{flags:02x} have reserved bits set")
+            if flags & LONG:
+                if pos + 9 > n:
+                    break
+                size = unpack(buf, pos + 1)[0]
+                start = pos + 9
+            else:
+                size = buf[pos + 1]
+                start = pos + 2
+            if size > limit:
+                raise self._too_big(size)
+            end = start + size
+            if end > n:
+                break
+            body = buf[start:end]
+            pos = end
+            if flags & COMMAND:
+                if flags & MORE:
+                    raise ProtocolError("command frame has the MORE flag set")
+                if parts is not None:
+                    raise ProtocolError("command frame inside a multipart message")
+                ap(body)
+                self.saw_command = True
+            elif flags & MORE:
+                if parts is None:
+                    parts = [body]
+                else:
+                    parts.append(body)
+            elif parts is None:
+                ap([body])
+            else:
+                parts.append(body)
+                ap(parts)
+                parts = None
+            fast0 = fast if parts is None else -1
+        self._parts = parts
+        if pos < n:
+            self._keep_partial(buf, pos, n)
+        return out
+
+    def _keep_partial(self, buf: bytes, pos: int, n: int) -> None:
+        """Keep an incomplete frame starting at ``buf[pos]`` for the next feed."""
+        flags = buf[pos]
+        if flags & _RESERVED:
+            raise ProtocolError(f"frame flags 0x{flags:02x} have reserved bits set")
+        if flags & COMMAND and flags & MORE:
+            raise ProtocolError("command frame has the MORE flag set")
+        header = 9 if flags & LONG else 2
+        if n - pos < header:
+            self._tail = buf[pos:]
+            return
+        size = _unpack_u64(buf, pos + 1)[0] if flags & LONG else buf[pos + 1]
+        if size > self._limit:
+            raise self._too_big(size)
+        start = pos + header
+        self._flags = flags
+        self._need = start + size - n
+        self._chunks = [buf[start:]] if start < n else []

@@ -1,0 +1,131 @@
+"""The ``python -m purezmq demo`` and ``bench`` tools.
+
+The tests that run purezmq need a working library; the ``pyzmq`` variants run
+the same harness with pyzmq in every role, so they check the tools themselves.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from purezmq import bench
+from purezmq.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TCP_CASE = "thr-tcp-64"
+DEMO_MARKERS = [
+    "[reqrep] OK",
+    "[pubsub] OK",
+    "[pipeline] OK",
+    "msg/s",
+    "demo: all sections worked",
+]
+
+
+def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "purezmq", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _check_demo(proc: subprocess.CompletedProcess[str]) -> None:
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    for marker in DEMO_MARKERS:
+        assert marker in out, f"{marker!r} missing from:\n{out}"
+    # The pipeline spread the tasks over both workers.
+    assert re.search(r"worker-1 did\s+\d+ tasks", out), out
+    assert re.search(r"worker-2 did\s+\d+ tasks", out), out
+    # Each subscriber reported only its own topics.
+    weather = next(ln for ln in out.splitlines() if "subscriber 'weather.'" in ln)
+    sports = next(ln for ln in out.splitlines() if "subscriber 'sports.'" in ln)
+    assert "weather.paris" in weather and "sports." not in weather.split("got", 1)[1]
+    assert "sports.tennis" in sports and "weather." not in sports.split("got", 1)[1]
+
+
+def _check_table(out: str, labels: tuple[str, str]) -> None:
+    header = next(ln for ln in out.splitlines() if ln.startswith("case "))
+    assert labels[0] in header and labels[1] in header and "ratio" in header, out
+    row = next(ln for ln in out.splitlines() if ln.startswith("PUSH/PULL tcp 64 B"))
+    cells = re.findall(r"[\d.]+[kM]? msg/s", row)
+    assert len(cells) == 2, row
+    assert re.search(r"\d+\.\d+x", row), row
+    assert "Python" in out
+
+
+@pytest.mark.timeout(120)
+def test_demo_purezmq() -> None:
+    _check_demo(_run("demo", timeout=60))
+
+
+@pytest.mark.timeout(120)
+def test_demo_harness_with_pyzmq() -> None:
+    _check_demo(_run("demo", "--impl", "zmq", timeout=60))
+
+
+@pytest.mark.timeout(120)
+def test_bench_quick_purezmq() -> None:
+    proc = _run("bench", "--quick", "--only", TCP_CASE, timeout=100)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _check_table(proc.stdout, ("pyzmq", "purezmq"))
+
+
+@pytest.mark.timeout(120)
+def test_bench_harness_with_pyzmq() -> None:
+    proc = _run("bench", "--quick", "--only", TCP_CASE, "--impls", "zmq,zmq", timeout=100)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _check_table(proc.stdout, ("pyzmq", "pyzmq#2"))
+
+
+@pytest.mark.timeout(120)
+def test_bench_data_all_kinds_with_pyzmq() -> None:
+    """Every kind of case runs and yields numbers (pyzmq in both columns)."""
+    names = ["thr-ipc-1k", "thr-inproc-64", "lat-tcp", "async-thr-tcp-64", "async-lat-tcp"]
+    cases = bench.select_cases(names)
+    rows = bench.run_cases(cases, impls=("zmq", "zmq"), repeat=1, quick=True)
+    assert [r["name"] for r in rows] == names
+    for row in rows:
+        assert [r["status"] for r in row["results"]] == ["ok", "ok"], row
+        assert all(r["best"] > 0 for r in row["results"])
+        assert 0.05 < row["ratio"] < 20, row
+        assert row["unit"] == ("msg/s" if "thr" in row["name"] else "us")
+        assert row["higher_is_better"] == (row["unit"] == "msg/s")
+
+
+def test_select_cases() -> None:
+    assert [c.name for c in bench.select_cases(["thr-tcp-*"])] == [
+        "thr-tcp-64",
+        "thr-tcp-1k",
+        "thr-tcp-64k",
+    ]
+    assert len(bench.select_cases(None)) == len(bench.CASES)
+    with pytest.raises(ValueError, match="unknown case"):
+        bench.select_cases(["no-such-case"])
+
+
+def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "demo" in out and "bench" in out
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    assert "--quick" in capsys.readouterr().out
+    assert main([]) == 2
+
+
+def test_bench_list_and_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--list"]) == 0
+    assert TCP_CASE in capsys.readouterr().out
+    assert main(["bench", "--only", "nope"]) == 2
+    assert main(["bench", "--impls", "zmq,libfoo"]) == 2

@@ -1,0 +1,236 @@
+"""Frame codec: exact bytes per RFC 37, limits, errors, round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from purezmq.zmtp import ProtocolError
+from purezmq.zmtp.frames import (
+    FrameDecoder,
+    encode_command,
+    encode_message,
+    encode_messages,
+    encode_messages_iov,
+)
+
+
+def decode_all(data: bytes, chunks: list[int] | None = None, maxmsgsize: int = -1) -> list[Any]:
+    """Feed ``data`` cut at the given chunk sizes (cycled); collect items."""
+    dec = FrameDecoder(maxmsgsize)
+    out: list[Any] = []
+    if not chunks:
+        out += dec.feed(data)
+        return out
+    pos = i = 0
+    while pos < len(data):
+        size = chunks[i % len(chunks)]
+        out += dec.feed(data[pos : pos + size])
+        pos += size
+        i += 1
+    assert dec.pending == 0
+    return out
+
+
+# --- exact bytes (RFC 37 "Framing") ------------------------------------------
+
+
+def test_short_final_frame() -> None:
+    assert encode_message([b"hello"]) == b"\x00\x05hello"
+
+
+def test_empty_frame() -> None:
+    assert encode_message([b""]) == b"\x00\x00"
+
+
+def test_multipart_sets_more_on_all_but_last() -> None:
+    assert encode_message([b"a", b"", b"bc"]) == b"\x01\x01a\x01\x00\x00\x02bc"
+
+
+def test_long_frame_has_8_byte_network_order_size() -> None:
+    body = b"x" * 256
+    assert encode_message([body]) == b"\x02" + (256).to_bytes(8, "big") + body
+    assert encode_message([body, b"y"]) == b"\x03" + (256).to_bytes(8, "big") + body + b"\x00\x01y"
+
+
+def test_short_frame_boundary() -> None:
+    assert encode_message([b"x" * 255])[:2] == b"\x00\xff"
+
+
+def test_command_frames() -> None:
+    assert encode_command(b"\x04PING\x00\x00") == b"\x04\x07\x04PING\x00\x00"
+    long_body = b"\x05READY" + b"x" * 300
+    assert encode_command(long_body) == b"\x06" + (306).to_bytes(8, "big") + long_body
+
+
+def test_encode_messages_concatenates() -> None:
+    msgs = [[b"a"], [b"b", b"c"], [b"d" * 300]]
+    assert encode_messages(msgs) == b"".join(encode_message(m) for m in msgs)
+
+
+def test_encode_rejects_empty_message() -> None:
+    with pytest.raises(ValueError):
+        encode_messages([[]])
+    with pytest.raises(ValueError):
+        encode_messages_iov([[]])
+
+
+def test_encode_accepts_bytearray_and_memoryview() -> None:
+    assert encode_message([bytearray(b"ab"), memoryview(b"cd")]) == b"\x01\x02ab\x00\x02cd"
+
+
+def test_iov_passes_large_bodies_through_uncopied() -> None:
+    big = b"B" * 70000
+    big2 = bytearray(b"C" * 100000)
+    iov = encode_messages_iov([[b"a"], [big], [b"b", big2], [b"c"]])
+    assert any(x is big for x in iov)
+    assert any(x is big2 for x in iov)
+    assert b"".join(iov) == encode_messages([[b"a"], [big], [b"b", big2], [b"c"]])
+    assert len(iov) == 5  # "a"+hdr | big | "b"+hdr | big2 | "c"
+
+
+def test_iov_small_batch_is_one_bytes() -> None:
+    iov = encode_messages_iov([[b"x" * 64]] * 10)
+    assert len(iov) == 1 and type(iov[0]) is bytes
+
+
+# --- decoding ----------------------------------------------------------------
+
+
+def test_decode_rfc_bytes() -> None:
+    data = b"\x00\x05hello" + b"\x01\x01a\x00\x02bc" + b"\x04\x07\x04PING\x00\x00"
+    dec = FrameDecoder()
+    assert dec.feed(data) == [[b"hello"], [b"a", b"bc"], b"\x04PING\x00\x00"]
+    assert dec.saw_command
+
+
+def test_saw_command_false_for_plain_batches() -> None:
+    dec = FrameDecoder()
+    assert dec.feed(b"\x00\x01a") == [[b"a"]]
+    assert not dec.saw_command
+
+
+def test_decode_long_frame_with_small_size() -> None:
+    # A long frame carrying few octets is legal.
+    assert FrameDecoder().feed(b"\x02" + (3).to_bytes(8, "big") + b"abc") == [[b"abc"]]
+
+
+def test_truncated_data_yields_nothing_until_complete() -> None:
+    wire = encode_message([b"first", b"second" * 100])
+    dec = FrameDecoder()
+    for i in range(len(wire) - 1):
+        assert dec.feed(wire[i : i + 1]) == []
+    assert dec.feed(wire[-1:]) == [[b"first", b"second" * 100]]
+
+
+def test_multipart_split_across_feeds() -> None:
+    dec = FrameDecoder()
+    assert dec.feed(b"\x01\x01a") == []
+    assert dec.pending == 1
+    assert dec.feed(b"\x01\x01b\x00") == []
+    assert dec.feed(b"\x01c\x00\x01d") == [[b"a", b"b", b"c"], [b"d"]]
+
+
+def test_memoryview_input() -> None:
+    buf = bytearray(encode_messages([[b"abc"], [b"de"]]))
+    out = FrameDecoder().feed(memoryview(buf))
+    assert out == [[b"abc"], [b"de"]]
+    assert all(type(p) is bytes for m in out for p in m)
+
+
+@pytest.mark.parametrize("flags", [0x08, 0x10, 0x20, 0x40, 0x80, 0xFF])
+def test_reserved_flag_bits(flags: int) -> None:
+    with pytest.raises(ProtocolError, match="reserved bits"):
+        FrameDecoder().feed(bytes((flags, 0)))
+    with pytest.raises(ProtocolError, match="reserved bits"):
+        FrameDecoder().feed(b"\x00\x00" + bytes((flags,)))  # detected even alone
+
+
+def test_command_with_more_flag() -> None:
+    with pytest.raises(ProtocolError, match="MORE"):
+        FrameDecoder().feed(b"\x05\x05\x04PING")
+
+
+def test_command_inside_multipart_message() -> None:
+    with pytest.raises(ProtocolError, match="inside a multipart"):
+        FrameDecoder().feed(b"\x01\x01a\x04\x05\x04PONG")
+
+
+def test_maxmsgsize_rejects_header_before_body() -> None:
+    dec = FrameDecoder(maxmsgsize=1000000)
+    header = b"\x02" + (2000000).to_bytes(8, "big")
+    with pytest.raises(ProtocolError, match="frame of 2000000 bytes exceeds MAXMSGSIZE 1000000"):
+        dec.feed(header)  # only the header: rejected without buffering
+
+
+def test_maxmsgsize_small_limit_short_frames() -> None:
+    dec = FrameDecoder(maxmsgsize=3)
+    assert dec.feed(b"\x00\x03abc") == [[b"abc"]]
+    with pytest.raises(ProtocolError, match="frame of 4 bytes exceeds MAXMSGSIZE 3"):
+        dec.feed(b"\x00\x04")
+
+
+def test_maxmsgsize_applies_per_frame() -> None:
+    dec = FrameDecoder(maxmsgsize=4)
+    assert dec.feed(encode_message([b"abcd", b"efgh"])) == [[b"abcd", b"efgh"]]
+
+
+def test_maxmsgsize_zero() -> None:
+    dec = FrameDecoder(maxmsgsize=0)
+    assert dec.feed(b"\x00\x00") == [[b""]]
+    with pytest.raises(ProtocolError):
+        dec.feed(b"\x00\x01x")
+
+
+def test_size_above_2_63() -> None:
+    with pytest.raises(ProtocolError, match="2\\*\\*63"):
+        FrameDecoder().feed(b"\x02\xff\xff\xff\xff\xff\xff\xff\xff")
+
+
+def test_big_frame_in_small_reads_is_linear() -> None:
+    body = bytes(range(256)) * 4096  # 1 MiB
+    wire = encode_message([body, b"tail"])
+    dec = FrameDecoder()
+    out: list[Any] = []
+    for i in range(0, len(wire), 1000):
+        out += dec.feed(wire[i : i + 1000])
+    assert out == [[body, b"tail"]]
+
+
+# --- property tests ----------------------------------------------------------
+
+frames_st = st.binary(max_size=300) | st.builds(lambda n: b"L" * n, st.integers(256, 1200))
+messages_st = st.lists(st.lists(frames_st, min_size=1, max_size=4), min_size=1, max_size=8)
+commands_st = st.builds(
+    lambda name, data: bytes((len(name),)) + name + data,
+    st.sampled_from([b"PING", b"SUBSCRIBE", b"X"]),
+    st.binary(max_size=300),
+)
+
+
+@settings(deadline=None)
+@given(msgs=messages_st, chunks=st.lists(st.integers(1, 97), min_size=1, max_size=5))
+def test_round_trip_any_chunking(msgs: list[list[bytes]], chunks: list[int]) -> None:
+    assert decode_all(encode_messages(msgs), chunks) == msgs
+    assert decode_all(b"".join(encode_messages_iov(msgs, copy_threshold=500)), chunks) == msgs
+
+
+@settings(deadline=None, max_examples=50)
+@given(msgs=messages_st)
+def test_round_trip_one_byte_at_a_time(msgs: list[list[bytes]]) -> None:
+    assert decode_all(encode_messages(msgs), [1]) == msgs
+
+
+@settings(deadline=None)
+@given(
+    items=st.lists(st.one_of(st.lists(frames_st, min_size=1, max_size=3), commands_st), max_size=8),
+    chunks=st.lists(st.integers(1, 50), min_size=1, max_size=4),
+)
+def test_round_trip_messages_and_commands(items: list[Any], chunks: list[int]) -> None:
+    wire = b"".join(
+        encode_message(it) if isinstance(it, list) else encode_command(it) for it in items
+    )
+    assert decode_all(wire, chunks) == items
