@@ -129,3 +129,15 @@ def test_bench_list_and_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert TCP_CASE in capsys.readouterr().out
     assert main(["bench", "--only", "nope"]) == 2
     assert main(["bench", "--impls", "zmq,libfoo"]) == 2
+
+
+@pytest.mark.timeout(60)
+def test_bench_hard_timeout_gives_fail() -> None:
+    """A measurement that cannot finish in time is killed and reported, not waited for."""
+    runner = bench._Runner(timeout=1.0)
+    try:
+        case = bench.select_cases(["thr-tcp-64k"])[0]
+        with pytest.raises(bench._Failed, match="timeout"):
+            runner.measure(case, "zmq", 50_000_000)
+    finally:
+        runner.close()

@@ -31,10 +31,7 @@ from purezmq.zmtp.frames import encode_command
 
 # RFC 37 worked example: the DEALER client's READY (flags, size 41, body).
 RFC_DEALER_READY = (
-    b"\x04\x29"
-    b"\x05READY"
-    b"\x0bSocket-Type\x00\x00\x00\x06DEALER"
-    b"\x08Identity\x00\x00\x00\x00"
+    b"\x04\x29\x05READY\x0bSocket-Type\x00\x00\x00\x06DEALER\x08Identity\x00\x00\x00\x00"
 )
 # ... and the ROUTER server's (size 28; the RFC's ROUTER sends no Identity).
 RFC_ROUTER_READY = b"\x04\x1c\x05READY\x0bSocket-Type\x00\x00\x00\x06ROUTER"
@@ -171,8 +168,8 @@ def test_socket_type_table_rfc37() -> None:
         "PEER": {"PEER"},
         "CHANNEL": {"CHANNEL"},
     }
-    for ours, theirs in pairs.items():
-        assert COMPATIBLE_PEERS[ours] == theirs
+    for ours, expected in pairs.items():
+        assert COMPATIBLE_PEERS[ours] == expected
     assert set(pairs) == ZMTP_SOCKET_TYPES
     # The relation is symmetric.
     for ours, theirs in COMPATIBLE_PEERS.items():

@@ -234,3 +234,19 @@ def test_round_trip_messages_and_commands(items: list[Any], chunks: list[int]) -
         encode_message(it) if isinstance(it, list) else encode_command(it) for it in items
     )
     assert decode_all(wire, chunks) == items
+
+
+def test_maxmsgsize_checked_when_header_arrives_in_pieces() -> None:
+    dec = FrameDecoder(maxmsgsize=10)
+    header = b"\x02" + (11).to_bytes(8, "big")
+    for i in range(len(header) - 1):
+        assert dec.feed(header[i : i + 1]) == []
+    with pytest.raises(ProtocolError, match="frame of 11 bytes exceeds MAXMSGSIZE 10"):
+        dec.feed(header[-1:])
+
+
+def test_command_inside_multipart_detected_across_feeds() -> None:
+    dec = FrameDecoder()
+    assert dec.feed(b"\x01\x01a\x04\x05\x04P") == []
+    with pytest.raises(ProtocolError, match="inside a multipart"):
+        dec.feed(b"ONG")

@@ -15,7 +15,15 @@ from purezmq.zmtp.greeting import (
 
 # RFC 37 "Worked Example": signature, major; then minor, "NULL", as-server, filler.
 RFC_GREETING = (
-    b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03" + b"\x01" + b"NULL" + b"\x00" * 16 + b"\x00" + b"\x00" * 31
+    b"\xff"
+    + b"\x00" * 8
+    + b"\x7f"
+    + b"\x03"
+    + b"\x01"
+    + b"NULL"
+    + b"\x00" * 16
+    + b"\x00"
+    + b"\x00" * 31
 )
 
 

@@ -147,6 +147,7 @@ class Cell:
     status: str = "ok"  # ok, fail or n/a
     samples: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
     error: str | None = None
 
     def best(self, higher_is_better: bool) -> float | None:
@@ -168,9 +169,7 @@ class _Failed(Exception):
 # Driver side: spawning children
 # ---------------------------------------------------------------------------
 
-_CHILD_CODE = (
-    "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__purezmq_bench_child__')"
-)
+_CHILD_CODE = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__purezmq_bench_child__')"
 _CHILD_RUN_NAME = "__purezmq_bench_child__"
 
 
@@ -371,7 +370,7 @@ def run_cases(
     ``higher_is_better``, ``ratio`` (last impl / first impl, None unless both
     measured) and ``results``: one dict per impl with ``impl``, ``label``,
     ``status`` ("ok", "fail", "n/a"), ``best``, ``samples``, ``counts``,
-    ``error``. ``on_result`` is called with each dict as soon as it is done.
+    ``seconds`` (timed part of each sample), ``error``. ``on_result`` is called with each dict as soon as it is done.
     """
     if len(impls) != 2:
         raise ValueError("exactly two implementations are compared")
@@ -411,6 +410,7 @@ def run_cases(
                     else:
                         cell.samples.append(value)
                         cell.counts.append(n)
+                        cell.seconds.append(elapsed)
             for cell in cells:  # a failure after good runs still keeps them
                 if cell.status == "fail" and cell.samples:
                     cell.status = "ok"
@@ -430,6 +430,7 @@ def run_cases(
                         "best": b,
                         "samples": c.samples,
                         "counts": c.counts,
+                        "seconds": c.seconds,
                         "error": c.error,
                     }
                     for c, b in zip(cells, bests, strict=True)
@@ -495,7 +496,10 @@ def format_row(row: dict[str, Any], verbose: bool = False) -> str:
     extra = []
     for r in row["results"]:
         if verbose and r["samples"]:
-            vals = ", ".join(_fmt_value(v, row["unit"]) for v in r["samples"])
+            vals = ", ".join(
+                f"{_fmt_value(v, row['unit'])} ({n} in {t:.2f} s)"
+                for v, n, t in zip(r["samples"], r["counts"], r["seconds"], strict=True)
+            )
             extra.append(f"    {r['label']}: {vals}")
         if r["error"] and (verbose or r["status"] == "fail"):
             extra.append(f"    {r['label']}: {r['status']}: {r['error']}")

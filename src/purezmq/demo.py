@@ -246,12 +246,12 @@ def demo_pipeline(zmq: Any, n_tasks: int = 20, task_ms: int = 5) -> None:
                 raise DemoError("a worker did not start") from None
         _say(s, f"ventilator -> 2 workers -> sink {sink_endpoint}; {n_tasks} tasks of {task_ms} ms")
         t0 = time.perf_counter()
-        for task in range(n_tasks):
-            vent.send(str(task).encode())
+        for task_id in range(n_tasks):
+            vent.send(str(task_id).encode())
         done: dict[str, list[int]] = {}
         for _ in range(n_tasks):
-            name, task = _recv_or_fail(sink, zmq, "results at the sink")
-            done.setdefault(name.decode(), []).append(int(task))
+            who, what = _recv_or_fail(sink, zmq, "results at the sink")
+            done.setdefault(who.decode(), []).append(int(what))
         elapsed = time.perf_counter() - t0
     finally:
         stop.set()
@@ -263,8 +263,8 @@ def demo_pipeline(zmq: Any, n_tasks: int = 20, task_ms: int = 5) -> None:
         t.finish()
     _term(ctx)
     for name in sorted(done):
-        tasks = sorted(done[name])
-        _say(s, f"{name} did {len(tasks):>2} tasks: {' '.join(map(str, tasks))}")
+        mine = sorted(done[name])
+        _say(s, f"{name} did {len(mine):>2} tasks: {' '.join(map(str, mine))}")
     all_tasks = sorted(t for ts in done.values() for t in ts)
     if all_tasks != list(range(n_tasks)):
         raise DemoError(f"tasks done {all_tasks}, expected each of 0..{n_tasks - 1} once")

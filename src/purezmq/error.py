@@ -15,8 +15,8 @@ Rules this module keeps (all checked against pyzmq in ``tests/test_error.py``):
 - ``str(err)`` is the message; the message defaults to ``strerror(errno)``,
   which gives libzmq's texts (libzmq's own errors, "Host unreachable" for
   EHOSTUNREACH) and the platform's ``strerror`` for everything else.
-- ``err.errno`` is an :class:`~purezmq.constants.Errno` member when the number
-  is one libzmq defines, else the plain int.
+- ``err.errno`` is the number as given (``Again``/``ContextTerminated`` use
+  the :class:`~purezmq.constants.Errno` member), as in pyzmq.
 
 Unlike pyzmq, the subclasses keep a message they are given
 (``Again(EAGAIN, "send timed out after SNDTIMEO=100ms")``); with no message
@@ -79,8 +79,6 @@ _FALLBACK_TEXTS: dict[int, str] = {
     ZMQ_HAUSNUMERO + 18: "Network dropped connection on reset",
 }
 
-_ERRNO_VALUES: frozenset[int] = frozenset(int(e) for e in Errno)
-
 
 def strerror(errnum: int) -> str:
     """Return libzmq's description of error number ``errnum`` (``zmq_strerror``)."""
@@ -95,12 +93,6 @@ def strerror(errnum: int) -> str:
         return os.strerror(errnum)
     except (ValueError, OverflowError):
         return f"Unknown error {errnum}"
-
-
-def _as_errno(errnum: int) -> int:
-    """``Errno`` member for numbers libzmq defines, else the int itself."""
-    errnum = int(errnum)
-    return Errno(errnum) if errnum in _ERRNO_VALUES else errnum
 
 
 class ZMQBaseError(Exception):
@@ -120,7 +112,7 @@ class ZMQError(ZMQBaseError):
 
     def __init__(self, errno: int | None = None, msg: str | None = None) -> None:
         if isinstance(errno, int):
-            num: int | None = _as_errno(errno)
+            num: int | None = errno
             text = msg if msg is not None else strerror(errno)
         elif errno is None:
             num = 0
@@ -128,12 +120,11 @@ class ZMQError(ZMQBaseError):
         else:
             num = None
             text = str(errno) if msg is None else msg
-        first = num if isinstance(errno, int) else errno
         args: tuple[object, ...] = ()
         if msg is not None:
-            args = (first, msg)
+            args = (errno, msg)
         elif errno is not None:
-            args = (first,)
+            args = (errno,)
         super().__init__(*args)
         self.errno = num
         self.strerror = text
@@ -160,13 +151,13 @@ class _FixedErrnoError(ZMQError):
 class Again(_FixedErrnoError):
     """Wrapper for zmq.EAGAIN: the operation would block (or timed out)."""
 
-    _errno = int(Errno.EAGAIN)
+    _errno = Errno.EAGAIN
 
 
 class ContextTerminated(_FixedErrnoError):
     """Wrapper for zmq.ETERM: the socket's context was terminated."""
 
-    _errno = int(Errno.ETERM)
+    _errno = Errno.ETERM
 
 
 class InterruptedSystemCall(_FixedErrnoError, InterruptedError):  # type: ignore[misc]

@@ -177,6 +177,15 @@ def _routing_id(name: str, value: bytes) -> bytes:
     return value
 
 
+def _connect_routing_id(name: str, value: bytes) -> bytes:
+    """At least 1 byte (libzmq sets no maximum: it names the peer locally)."""
+    if not value:
+        raise _einval(f"{name} must be at least 1 byte long")
+    if value[0] == 0:
+        raise _einval(f"{name} must not start with a zero byte (reserved for ids ROUTER generates)")
+    return value
+
+
 def _heartbeat_ttl(name: str, value: int) -> int:
     """Milliseconds, rounded toward zero to deciseconds; 0..6553599."""
     ds = -((-value) // 100) if value < 0 else value // 100
@@ -240,8 +249,14 @@ class OptionSpec:
         return self.socket_types is None or socket_type in self.socket_types
 
     def coerce(self, value: object) -> object:
-        """Type-check and validate ``value``; return what to store."""
+        """Type-check and validate ``value``; return what to store.
+
+        Socket-type applicability and state-dependent checks (TCP_ACCEPT_FILTER
+        with IPv6) are :class:`SocketOptions`' job.
+        """
         return coerce_value(self, value)
+
+    validate = coerce
 
 
 def coerce_value(spec: OptionSpec, value: object) -> object:
@@ -363,7 +378,7 @@ _add(
     _S.CONNECT_ROUTING_ID,
     "bytes",
     b"",
-    _routing_id,
+    _connect_routing_id,
     readable=False,
     types=_ROUTERS | {_T.STREAM},
 )
@@ -376,7 +391,7 @@ _add(_S.SOCKS_PROXY, "bytes", b"", _blob(1))
 _add(_S.XPUB_NODROP, "int", 0, _bool_nonneg, readable=False, types=_XPUBS)
 _add(_S.XPUB_MANUAL, "int", 0, _bool_nonneg, readable=False, types=_XPUBS)
 _add(_S.XPUB_WELCOME_MSG, "bytes", b"", _blob(), readable=False, types=_XPUBS)
-_add(_S.STREAM_NOTIFY, "int", 1, _bool_nonneg, readable=False, types=frozenset({_T.STREAM}))
+_add(_S.STREAM_NOTIFY, "int", 1, _bool_strict, readable=False, types=frozenset({_T.STREAM}))
 _add(_S.INVERT_MATCHING, "int", 0, _bool_relaxed)
 _add(_S.HEARTBEAT_IVL, "int", 0, _range(0, what=">= 0 milliseconds (0: no heartbeats)"))
 _add(_S.HEARTBEAT_TTL, "int", 0, _heartbeat_ttl)
@@ -457,7 +472,7 @@ OPTIONS_BY_NAME: dict[str, OptionSpec] = {
 }
 
 # Options whose value is kept in the instance dict under spec.attr, with their
-# initial values.  Computed options (properties) and dynamic ones are absent.
+# initial values.  Computed (properties), dynamic and unsupported ones are absent.
 _COMPUTED = frozenset(
     {
         _S.HWM,
@@ -472,7 +487,7 @@ _COMPUTED = frozenset(
 _INITIAL: dict[str, object] = {
     spec.attr: spec.default
     for spec in OPTIONS.values()
-    if not spec.dynamic and spec.opt not in _COMPUTED
+    if not spec.dynamic and not spec.unsupported and spec.opt not in _COMPUTED
 }
 _INITIAL["last_endpoint"] = b""
 _INITIAL["as_server"] = 0
@@ -685,6 +700,10 @@ class SocketOptions:
             raise _einval(f"{spec.name} is read-only")
         value = coerce_value(spec, value)
         if spec.dynamic:
+            if spec.opt in (_S.SUBSCRIBE, _S.UNSUBSCRIBE) and self.socket_type in _XPUBS:
+                raise _einval(
+                    f"{spec.name} on a {_type_name(self.socket_type)} socket needs XPUB_MANUAL=1"
+                )
             raise _einval(f"{spec.name} is applied by the socket, not the option store")
         setter = _SETTERS.get(spec.opt)
         if setter is not None:

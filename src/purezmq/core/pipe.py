@@ -60,6 +60,7 @@ class Pipe:
         "data",
         "inproc_peer",
         "conflate",
+        "watch_reads",
     )
 
     def __init__(
@@ -87,6 +88,9 @@ class Pipe:
         self.data: Any = None  # per-pattern scratch (e.g. subscription state)
         self.inproc_peer: Pipe | None = None
         self.conflate = False  # keep only the newest inbound message
+        # Must a read tell the far end? (engine paused at RCVHWM, or inproc
+        # writer found the queue full). Readers call after_read() when set.
+        self.watch_reads = False
 
     # -- owner side (sock.lock held) ------------------------------------------------
 
@@ -119,15 +123,23 @@ class Pipe:
             self.in_active = False
             return None
         msg = q.popleft()
-        if self.peer is not None:
-            if self.reading_paused:
-                if len(q) <= self.in_hwm // 2:
-                    self.reading_paused = False
-                    self.sock.deferred.append(self.peer.read_progress)
-            elif self.inproc_peer is not None and not self.inproc_peer.out_active:
-                # inproc: the writer is the peer socket, found its queue full.
-                self.sock.deferred.append(self.peer.read_progress)
+        if self.watch_reads:
+            self.after_read()
         return msg
+
+    def after_read(self) -> None:
+        """Tell the far end about room it may be waiting for (edges only)."""
+        peer = self.peer
+        if peer is None:
+            return
+        if self.reading_paused:
+            if len(self.inq) <= self.in_hwm // 2:
+                self.reading_paused = False
+                self.watch_reads = self.inproc_peer is not None
+                self.sock.deferred.append(peer.read_progress)
+        elif self.inproc_peer is not None and not self.inproc_peer.out_active:
+            # inproc: the writer is the peer socket and found its queue full.
+            self.sock.deferred.append(peer.read_progress)
 
     def has_in(self) -> bool:
         """A message is waiting (no side effects)."""

@@ -65,7 +65,7 @@ class SocketBase:
         self.closed = False
         self.ctx_terminated = False
         self.pipes: list[Pipe] = []
-        self.last_pipe: Pipe | None = None
+        self._last_pipe: Pipe | None = None
         # endpoint string -> objects to close on unbind/disconnect/close
         self.endpoints: dict[str, list[Closable]] = {}
         self.last_endpoint = ""
@@ -74,6 +74,16 @@ class SocketBase:
         self.reaped = threading.Event()
         # Listener engines and connecters still running (I/O loop thread only).
         self.live: set[object] = set()
+
+    @property
+    def last_pipe(self) -> Pipe | None:
+        """The pipe the last received message came from (for Frame properties)."""
+        fq = getattr(self, "fq", None)
+        return self._last_pipe if fq is None else fq.last
+
+    @last_pipe.setter
+    def last_pipe(self, pipe: Pipe | None) -> None:
+        self._last_pipe = pipe
 
     # -- hooks for socket types ------------------------------------------------------
 
@@ -281,6 +291,7 @@ class SocketBase:
             pause = bool(pipe.in_hwm) and len(q) >= pipe.in_hwm
             if pause:
                 pipe.reading_paused = True
+                pipe.watch_reads = True
         if self.deferred:
             self._flush()
         return pause

@@ -73,12 +73,12 @@ class LoadBalancer(_ActiveSet):
     def send(self, msg: Msg) -> Pipe | None:
         """Write ``msg`` to the next writable pipe; None if every pipe is full."""
         while self.active:
-            pipe = self.pipes[self.current]
+            cur = self.current
+            pipe = self.pipes[cur]
             if pipe.writable():
                 pipe.write(msg)
-                self.current += 1
-                if self.current >= self.active:
-                    self.current = 0
+                cur += 1
+                self.current = 0 if cur >= self.active else cur
                 return pipe
             self._deactivate_current()
         return None
@@ -94,20 +94,33 @@ class LoadBalancer(_ActiveSet):
 
 
 class FairQueue(_ActiveSet):
-    """Round-robin receiver over readable pipes; keeps dead pipes until drained."""
+    """Round-robin receiver over readable pipes; keeps dead pipes until drained.
 
-    __slots__ = ()
+    ``recv`` is the receive hot path, so it reads the pipe's queue inline;
+    ``last`` is the pipe the latest message came from (for Frame properties).
+    """
 
-    def recv(self) -> tuple[Msg, Pipe] | None:
-        """Next message and the pipe it came from, or None when none waits."""
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: Pipe | None = None
+
+    def recv(self) -> Msg | None:
+        """Next message (its pipe in ``self.last``), or None when none waits."""
         while self.active:
-            pipe = self.pipes[self.current]
-            msg = pipe.read()
-            if msg is not None:
-                self.current += 1
-                if self.current >= self.active:
-                    self.current = 0
-                return msg, pipe
+            cur = self.current
+            pipe = self.pipes[cur]
+            q = pipe.inq
+            if q:
+                msg = q.popleft()
+                if pipe.watch_reads:
+                    pipe.after_read()
+                cur += 1
+                self.current = 0 if cur >= self.active else cur
+                self.last = pipe
+                return msg
+            pipe.in_active = False
             if pipe.dead:
                 self.remove(pipe)
             else:

@@ -121,6 +121,7 @@ class InprocRegistry:
         bpipe.out_hwm = _hwm(bopts.sndhwm, copts.rcvhwm)
         bpipe.in_hwm = cpipe.in_hwm = 0
         cpipe.inproc_peer, bpipe.inproc_peer = bpipe, cpipe
+        cpipe.watch_reads = bpipe.watch_reads = True
         cpipe.metadata, bpipe.metadata = _meta(bsock), _meta(csock)
         bpipe.routing_id = bytes(copts.routing_id or b"")
         attached_before = cpipe in csock.pipes

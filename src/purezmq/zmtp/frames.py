@@ -288,6 +288,7 @@ class FrameDecoder:
         fast = 0 if limit >= 255 else -1
         parts = self._parts
         fast0 = fast if parts is None else -1
+        fast2 = LONG if parts is None else -1
         ap = out.append
         unpack = _unpack_u64
         while pos < n1:
@@ -299,6 +300,20 @@ class FrameDecoder:
                     pos = start - 2
                     break
                 ap([buf[start:pos]])
+                continue
+            if flags == fast2:
+                # A long single-frame message.
+                if pos + 9 > n:
+                    break
+                size = unpack(buf, pos + 1)[0]
+                if size > limit:
+                    raise self._too_big(size)
+                start = pos + 9
+                end = start + size
+                if end > n:
+                    break
+                ap([buf[start:end]])
+                pos = end
                 continue
             if flags & _RESERVED:
                 raise ProtocolError(f"frame flags 0x{flags:02x} have reserved bits set")
@@ -335,7 +350,11 @@ class FrameDecoder:
                 parts.append(body)
                 ap(parts)
                 parts = None
-            fast0 = fast if parts is None else -1
+            if parts is None:
+                fast0 = fast
+                fast2 = LONG
+            else:
+                fast0 = fast2 = -1
         self._parts = parts
         if pos < n:
             self._keep_partial(buf, pos, n)

@@ -28,11 +28,7 @@ class Pull(SocketBase):
         self.fq.activated(pipe)
 
     def xrecv(self) -> Msg | None:
-        got = self.fq.recv()
-        if got is None:
-            return None
-        self.last_pipe = got[1]
-        return got[0]
+        return self.fq.recv()
 
     def xhas_in(self) -> bool:
         return self.fq.has_in()

@@ -52,10 +52,10 @@ class Req(Dealer):
         if not self.receiving_reply:
             raise ZMQError(C.EFSM, "REQ must send a request before receiving a reply")
         while True:
-            got = self.fq.recv()
-            if got is None:
+            msg = self.fq.recv()
+            if msg is None:
                 return None
-            msg, pipe = got
+            pipe = self.fq.last
             if pipe is not self.reply_pipe:
                 continue  # a late reply to an abandoned request
             if self.options.req_correlate:
@@ -65,7 +65,6 @@ class Req(Dealer):
             if len(msg) < 2 or len(msg[0]):
                 continue  # no delimiter: malformed reply
             self.receiving_reply = False
-            self.last_pipe = pipe
             return msg[1:]
 
     def xpipe_terminated(self, pipe: Pipe) -> None:

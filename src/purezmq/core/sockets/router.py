@@ -76,12 +76,10 @@ class Router(SocketBase):
         return True
 
     def xrecv(self) -> Msg | None:
-        got = self.fq.recv()
-        if got is None:
+        msg = self.fq.recv()
+        if msg is None:
             return None
-        msg, pipe = got
-        self.last_pipe = pipe
-        return [pipe.routing_id, *msg]
+        return [self.fq.last.routing_id, *msg]  # type: ignore[union-attr]
 
     def xhas_in(self) -> bool:
         return self.fq.has_in()

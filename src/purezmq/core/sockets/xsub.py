@@ -63,13 +63,11 @@ class XSub(SocketBase):
 
     def xrecv(self) -> Msg | None:
         while True:
-            got = self.fq.recv()
-            if got is None:
+            msg = self.fq.recv()
+            if msg is None:
                 return None
-            msg, pipe = got
             if self.filters and not self.subs.matches(msg[0]):
                 continue
-            self.last_pipe = pipe
             return msg
 
     def xhas_in(self) -> bool:
