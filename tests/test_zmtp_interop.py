@@ -2,13 +2,14 @@
 
 Our side is a ZmtpConnection driven over a plain stdlib socket in a
 blocking loop with short timeouts; every wait is bounded by a deadline.
+``lzctx`` (tests/conftest.py) is a libzmq context destroyed after each test.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -21,13 +22,6 @@ zmq = pytest.importorskip("zmq")
 
 TIMEOUT = 5.0
 Msgs = list[list[bytes]]
-
-
-@pytest.fixture
-def ctx() -> Iterator[Any]:
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
 
 
 def zsocket(ctx: Any, kind: int, **opts: Any) -> Any:
@@ -97,8 +91,8 @@ def handshake(sock: socket.socket, conn: ZmtpConnection) -> HandshakeComplete:
     return ev
 
 
-def test_we_push_to_libzmq_pull(ctx: Any) -> None:
-    pull = zsocket(ctx, zmq.PULL)
+def test_we_push_to_libzmq_pull(lzctx: Any) -> None:
+    pull = zsocket(lzctx, zmq.PULL)
     with connect_to(pull) as sock:
         conn = ZmtpConnection(socket_type="PUSH")
         ev = handshake(sock, conn)
@@ -109,8 +103,8 @@ def test_we_push_to_libzmq_pull(ctx: Any) -> None:
         assert [pull.recv_multipart() for _ in msgs] == msgs
 
 
-def test_we_push_with_sendmsg_buffers(ctx: Any) -> None:
-    pull = zsocket(ctx, zmq.PULL)
+def test_we_push_with_sendmsg_buffers(lzctx: Any) -> None:
+    pull = zsocket(lzctx, zmq.PULL)
     with connect_to(pull) as sock:
         conn = ZmtpConnection(socket_type="PUSH")
         handshake(sock, conn)
@@ -126,8 +120,8 @@ def test_we_push_with_sendmsg_buffers(ctx: Any) -> None:
         assert pull.recv_multipart() == [b"b"]
 
 
-def test_libzmq_push_to_our_pull(ctx: Any) -> None:
-    push = zsocket(ctx, zmq.PUSH)
+def test_libzmq_push_to_our_pull(lzctx: Any) -> None:
+    push = zsocket(lzctx, zmq.PUSH)
     with accept_from(push) as sock:
         conn = ZmtpConnection(socket_type="PULL", as_server=True)
         msgs = [[b"m%d" % i, b"z" * (i * 100)] for i in range(20)] + [[b"big" * 100000]]
@@ -138,8 +132,8 @@ def test_libzmq_push_to_our_pull(ctx: Any) -> None:
         assert conn.peer_socket_type == "PUSH"
 
 
-def test_our_sub_receives_only_matching(ctx: Any) -> None:
-    pub = zsocket(ctx, zmq.PUB)
+def test_our_sub_receives_only_matching(lzctx: Any) -> None:
+    pub = zsocket(lzctx, zmq.PUB)
     with connect_to(pub) as sock:
         conn = ZmtpConnection(socket_type="SUB")
         conn.send_subscribe(b"a")  # held until the handshake, then a SUBSCRIBE command
@@ -168,8 +162,8 @@ def test_our_sub_receives_only_matching(ctx: Any) -> None:
         assert all(not m[0].startswith(b"a") for m in got[first_c:])
 
 
-def test_our_sub_as_zmtp30_peer(ctx: Any) -> None:
-    pub = zsocket(ctx, zmq.PUB)
+def test_our_sub_as_zmtp30_peer(lzctx: Any) -> None:
+    pub = zsocket(lzctx, zmq.PUB)
     with connect_to(pub) as sock:
         conn = ZmtpConnection(socket_type="SUB", zmtp_version=(3, 0))
         ev = handshake(sock, conn)
@@ -184,8 +178,8 @@ def test_our_sub_as_zmtp30_peer(ctx: Any) -> None:
         assert all(m == [b"t1"] for m in got)
 
 
-def test_libzmq_sub_subscribes_to_our_xpub(ctx: Any) -> None:
-    sub = zsocket(ctx, zmq.SUB)
+def test_libzmq_sub_subscribes_to_our_xpub(lzctx: Any) -> None:
+    sub = zsocket(lzctx, zmq.SUB)
     with accept_from(sub) as sock:
         conn = ZmtpConnection(socket_type="XPUB", as_server=True)
         sub.setsockopt(zmq.SUBSCRIBE, b"weather")
@@ -198,8 +192,8 @@ def test_libzmq_sub_subscribes_to_our_xpub(ctx: Any) -> None:
         assert drive(sock, conn, lambda r: len(r) >= 1) == [[b"\x00weather"]]
 
 
-def test_dealer_router_identities(ctx: Any) -> None:
-    router = zsocket(ctx, zmq.ROUTER)
+def test_dealer_router_identities(lzctx: Any) -> None:
+    router = zsocket(lzctx, zmq.ROUTER)
     with connect_to(router) as sock:
         conn = ZmtpConnection(socket_type="DEALER", routing_id=b"purezmq")
         ev = handshake(sock, conn)
@@ -211,8 +205,8 @@ def test_dealer_router_identities(ctx: Any) -> None:
         assert drive(sock, conn, lambda r: len(r) >= 1) == [[b"reply"]]
 
 
-def test_libzmq_dealer_identity_seen_by_our_router(ctx: Any) -> None:
-    dealer = zsocket(ctx, zmq.DEALER, ROUTING_ID=b"lib-dealer")
+def test_libzmq_dealer_identity_seen_by_our_router(lzctx: Any) -> None:
+    dealer = zsocket(lzctx, zmq.DEALER, ROUTING_ID=b"lib-dealer")
     with accept_from(dealer) as sock:
         conn = ZmtpConnection(socket_type="ROUTER", as_server=True)
         dealer.send(b"hi")
@@ -221,8 +215,8 @@ def test_libzmq_dealer_identity_seen_by_our_router(ctx: Any) -> None:
         assert conn.peer_routing_id == b"lib-dealer"
 
 
-def test_our_ready_is_byte_identical_to_libzmq(ctx: Any) -> None:
-    dealer = zsocket(ctx, zmq.DEALER, ROUTING_ID=b"abc")
+def test_our_ready_is_byte_identical_to_libzmq(lzctx: Any) -> None:
+    dealer = zsocket(lzctx, zmq.DEALER, ROUTING_ID=b"abc")
     with connect_to(dealer) as sock:
         sock.sendall(build_greeting())  # we pose as a ROUTER peer
         twin = ZmtpConnection(socket_type="DEALER", routing_id=b"abc")
@@ -238,8 +232,8 @@ def test_our_ready_is_byte_identical_to_libzmq(ctx: Any) -> None:
         assert raw[64 : 64 + len(expected_ready)] == expected_ready
 
 
-def test_ping_pong_with_libzmq(ctx: Any) -> None:
-    pull = zsocket(ctx, zmq.PULL, HEARTBEAT_IVL=50, HEARTBEAT_TTL=2000)
+def test_ping_pong_with_libzmq(lzctx: Any) -> None:
+    pull = zsocket(lzctx, zmq.PULL, HEARTBEAT_IVL=50, HEARTBEAT_TTL=2000)
     with connect_to(pull) as sock:
         conn = ZmtpConnection(socket_type="PUSH")
         handshake(sock, conn)
@@ -255,8 +249,8 @@ def test_ping_pong_with_libzmq(ctx: Any) -> None:
         assert pull.recv() == b"still alive"
 
 
-def test_incompatible_socket_type_with_libzmq(ctx: Any) -> None:
-    pub = zsocket(ctx, zmq.PUB)
+def test_incompatible_socket_type_with_libzmq(lzctx: Any) -> None:
+    pub = zsocket(lzctx, zmq.PUB)
     with connect_to(pub) as sock:
         conn = ZmtpConnection(socket_type="PUSH")
         with pytest.raises(ProtocolError, match="socket type PUSH cannot connect to PUB"):
@@ -266,8 +260,8 @@ def test_incompatible_socket_type_with_libzmq(ctx: Any) -> None:
         assert items[-1] == b"\x05ERROR\x26socket type PUSH cannot connect to PUB"
 
 
-def test_our_maxmsgsize_rejects_big_frame_from_libzmq(ctx: Any) -> None:
-    push = zsocket(ctx, zmq.PUSH)
+def test_our_maxmsgsize_rejects_big_frame_from_libzmq(lzctx: Any) -> None:
+    push = zsocket(lzctx, zmq.PUSH)
     with accept_from(push) as sock:
         conn = ZmtpConnection(socket_type="PULL", as_server=True, maxmsgsize=1000)
         push.send(b"ok")

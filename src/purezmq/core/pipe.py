@@ -4,19 +4,20 @@ Rules this module keeps:
 
 - A pipe carries whole messages (a ``list`` of frames), so a multipart
   message is atomic and high-water marks count messages, as in libzmq.
-- The owning socket reads ``inq`` and writes ``outq`` while holding
-  ``sock.lock``. The other end (a transport engine on the I/O loop, or the
-  peer socket's pipe for inproc) fills ``inq`` and drains ``outq``.
-- The other end is told about progress on *edges* only: ``kick()`` when
-  ``outq`` goes from empty to non-empty, ``read_progress()`` when a read frees
-  room the writer may be waiting for. Both are deferred until the socket lock
-  is released (``sock.deferred``), because an inproc peer takes its own
-  socket's lock and two sockets must never hold each other's locks.
+- Only the socket's own thread touches pattern state; the far end (an engine
+  on the I/O loop, or the peer socket for inproc) touches only the queues and
+  a few flags, and reports progress by *posting* to the socket's mailbox.
+  No lock is taken on the hot path.
+- Each queue has one writer and one reader, and a flag the reader clears when
+  it finds the queue empty (``in_active``) or the writer clears when it finds
+  it full (``out_active``). Whoever clears the flag looks at the queue again
+  afterwards; whoever changes the queue looks at the flag afterwards. Python's
+  GIL makes these steps sequentially consistent, so at least one side sees
+  the other and nothing is stranded (a duplicate activation is harmless).
 
-Theory of operation: the socket's pattern (lb, fq, dist, ...) only ever
-asks ``pipe.write(msg)`` / ``pipe.read()`` / ``pipe.writable()``; when a pipe
-runs dry or full the pattern forgets it (``in_active`` / ``out_active``
-false) until the other end re-activates it through ``SocketBase``.
+Theory of operation: patterns (lb, fq, dist...) call ``writable``/``write``
+and ``read``; when a pipe runs dry or full the pattern forgets it until an
+``activate_read``/``activate_write`` command brings it back.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ class PipePeer(Protocol):
     """What sits at the far end of a pipe: an engine or an inproc peer."""
 
     def kick(self) -> None:
-        """``outq`` went non-empty: schedule a drain (thread-safe, no locks held)."""
+        """``outq`` went non-empty: schedule a drain (any thread, never blocks)."""
 
     def read_progress(self) -> None:
-        """The socket consumed from ``inq`` where the writer may wait for room."""
+        """The socket consumed from ``inq`` where the writer waits for room."""
+
+    def disconnect(self) -> None:
+        """Drop the connection (a refused or handed-over peer)."""
 
 
 class Pipe:
@@ -51,16 +55,16 @@ class Pipe:
         "out_hwm",
         "in_hwm",
         "in_active",
+        "in_posted",
         "out_active",
+        "out_posted",
         "reading_paused",
         "routing_id",
         "metadata",
         "dead",
         "endpoint",
-        "data",
         "inproc_peer",
         "conflate",
-        "watch_reads",
     )
 
     def __init__(
@@ -78,31 +82,28 @@ class Pipe:
         self.peer: PipePeer | None = None
         self.out_hwm = out_hwm  # 0 = unbounded
         self.in_hwm = in_hwm
-        self.in_active = True  # pattern counts it as readable until found empty
-        self.out_active = True  # pattern counts it as writable until found full
+        self.in_active = True  # reader side: counted readable until found empty
+        self.in_posted = False  # an activate_read is in the mailbox
+        self.out_active = True  # writer side: counted writable until found full
+        self.out_posted = False
         self.reading_paused = False  # engine stopped reading: inq hit in_hwm
         self.routing_id = b""
         self.metadata: dict[str, str] = {}
         self.dead = False  # far end gone; dropped once inq is drained
         self.endpoint = endpoint
-        self.data: Any = None  # per-pattern scratch (e.g. subscription state)
-        self.inproc_peer: Pipe | None = None
-        self.conflate = False  # keep only the newest inbound message
-        # Must a read tell the far end? (engine paused at RCVHWM, or inproc
-        # writer found the queue full). Readers call after_read() when set.
-        self.watch_reads = False
+        self.inproc_peer: Pipe | None = None  # for inproc: the peer socket's pipe
+        self.conflate = False  # keep only the newest message
 
-    # -- owner side (sock.lock held) ------------------------------------------------
+    # -- owner side (the socket's thread) -------------------------------------------------
 
     def writable(self) -> bool:
         """Room for one more message? Marks the pipe full (inactive) if not."""
         if self.dead:
             return False
-        if self.out_hwm and len(self.outq) >= self.out_hwm:
-            # Flag first, then look again: whoever drains the queue checks the
-            # flag after popping, so one of us always sees the other.
+        hwm = self.out_hwm
+        if hwm and len(self.outq) >= hwm:
             self.out_active = False
-            if len(self.outq) >= self.out_hwm:
+            if len(self.outq) >= hwm:
                 return False
             self.out_active = True
         return True
@@ -113,41 +114,76 @@ class Pipe:
         if self.conflate:
             q.clear()
         q.append(msg)
-        if len(q) == 1 and self.peer is not None:
-            self.sock.deferred.append(self.peer.kick)
+        if len(q) == 1:
+            peer = self.peer
+            if peer is not None:
+                peer.kick()
 
     def read(self) -> Msg | None:
         """Next inbound message, or None (then the pipe is marked inactive)."""
         q = self.inq
-        if not q:
-            self.in_active = False
-            return None
-        msg = q.popleft()
-        if self.watch_reads:
-            self.after_read()
-        return msg
+        if q:
+            msg = q.popleft()
+            if self.reading_paused or self.inproc_peer is not None:
+                self.after_read()
+            return msg
+        self.in_active = False
+        if q:  # the writer got in between: stay active
+            self.in_active = True
+            return self.read()
+        return None
 
     def after_read(self) -> None:
-        """Tell the far end about room it may be waiting for (edges only)."""
+        """Tell the far end about room it may be waiting for."""
         peer = self.peer
         if peer is None:
             return
         if self.reading_paused:
             if len(self.inq) <= self.in_hwm // 2:
                 self.reading_paused = False
-                self.watch_reads = self.inproc_peer is not None
-                self.sock.deferred.append(peer.read_progress)
-        elif self.inproc_peer is not None and not self.inproc_peer.out_active:
-            # inproc: the writer is the peer socket and found its queue full.
-            self.sock.deferred.append(peer.read_progress)
+                peer.read_progress()
+        else:
+            w = self.inproc_peer
+            if w is not None and not w.out_active and not w.out_posted:
+                w.out_posted = True
+                peer.read_progress()
 
-    def has_in(self) -> bool:
-        """A message is waiting (no side effects)."""
-        return bool(self.inq)
+    def check_read(self) -> bool:
+        """Is a message waiting? If not, the pipe goes inactive (like ``read``)."""
+        if self.inq:
+            return True
+        self.in_active = False
+        if self.inq:
+            self.in_active = True
+            return True
+        return False
 
-    def drop_outbound(self) -> None:
-        """Discard queued outbound messages (LINGER 0, pipe torn down)."""
-        self.outq.clear()
+    # -- far side (engine / inproc peer, any thread) ----------------------------------------
+
+    def push(self, msgs: list[Msg]) -> bool:
+        """Append received messages; True when the reader must pause (RCVHWM)."""
+        q = self.inq
+        if self.conflate:
+            q.clear()
+            q.append(msgs[-1])
+        else:
+            q.extend(msgs)
+        if not self.in_active and not self.in_posted:
+            self.in_posted = True
+            self.sock.post_read_activated(self)
+        hwm = self.in_hwm
+        if hwm and len(q) >= hwm:
+            self.reading_paused = True
+            if len(q) > hwm // 2:
+                return True
+            self.reading_paused = False  # the reader caught up meanwhile
+        return False
+
+    def popped(self) -> None:
+        """The drainer took messages from ``outq``: re-activate a full writer."""
+        if not self.out_active and not self.out_posted:
+            self.out_posted = True
+            self.sock.post_write_activated(self)
 
     def __repr__(self) -> str:
         return f"<Pipe {self.endpoint or '?'} id={self.routing_id!r} in={len(self.inq)} out={len(self.outq)}>"

@@ -2,26 +2,27 @@
 
 Rules this module keeps:
 
-- ``self.lock`` guards the pattern state and pipe bookkeeping. The thread
-  calling send/recv takes it per call; the I/O side takes it per batch, through
-  ``deliver``, ``pipe_writable``, ``attach_pipe`` and ``pipe_terminated``.
-- Work for other sockets or for the I/O loop discovered while locked goes to
-  ``self.deferred`` and runs after the lock is released (``_flush``), so two
-  sockets never hold each other's locks.
-- Anything that may make the socket readable or writable calls ``notify``
-  with the lock held; blocked callers wait on ``self.cond``, other waiters
-  (pollers, asyncio futures, the FD) register a ``Watcher``.
+- Pattern state belongs to the thread using the socket (pyzmq sockets are
+  not thread-safe either). Other threads -- the I/O loop, inproc peers --
+  never touch it: they post commands to ``self.mailbox`` (a deque; appends
+  are atomic) and the owner runs them at the start of its next call, as
+  libzmq's ``process_commands`` does. The hot path takes no lock.
+- ``self.lock``/``self.cond`` exist only for sleeping: a caller that must
+  wait registers in ``nwaiters`` and sleeps on ``cond``; a poster that sees
+  ``nwaiters`` notifies. Other waiters (pollers, the FD, asyncio futures)
+  register a ``Watcher`` whose ``wake()`` must not block.
 
 A socket type subclasses this and fills in the hooks, as libzmq's do:
 ``xattach_pipe``, ``xpipe_terminated``, ``xread_activated``,
 ``xwrite_activated``, ``xhiccuped``, ``xsend``, ``xrecv``, ``xhas_in``,
-``xhas_out`` and ``xsetsockopt``/``xgetsockopt`` for type-specific options.
+``xhas_out`` and ``xsetsockopt`` for type-specific options.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -33,6 +34,8 @@ from purezmq.error import ZMQError, make_error
 # Monitor callback: (event, value, endpoint)
 MonitorHook = Callable[[int, int, str], None]
 
+_EAGAIN = int(C.EAGAIN)
+
 
 class Watcher(Protocol):
     """Something to wake when a socket may have become readable/writable."""
@@ -41,7 +44,7 @@ class Watcher(Protocol):
 
 
 class Closable(Protocol):
-    """A listener, connecter or engine owned by a socket."""
+    """A listener or connecter owned by a socket."""
 
     def close(self, linger: int) -> None: ...
 
@@ -51,26 +54,30 @@ class SocketBase:
 
     type: int = -1
     type_name: str = "?"
-    # May the peer's routing id identify the pipe (ROUTER-like sockets)?
+    # Does the peer's routing id identify the pipe (ROUTER-like sockets)?
     recv_routing_id = False
 
     def __init__(self, options: SocketOptions, ctx: Any = None) -> None:
         self.ctx = ctx
         self.options = options
+        self.mailbox: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
-        self.deferred: list[Callable[[], None]] = []
-        self.watchers: set[Watcher] = set()
         self.nwaiters = 0
+        self.watchers: tuple[Watcher, ...] = ()
         self.closed = False
         self.ctx_terminated = False
         self.pipes: list[Pipe] = []
         self._last_pipe: Pipe | None = None
-        # endpoint string -> objects to close on unbind/disconnect/close
+        # Front-end state shared by shadow sockets: frames gathered with
+        # SNDMORE, and the unread frames of a partly received message.
+        self.sparts: list[Any] = []
+        self.rparts: list[Any] = []
+        # endpoint string -> listeners/connecters to close on unbind/disconnect
         self.endpoints: dict[str, list[Closable]] = {}
         self.last_endpoint = ""
         self.monitor: MonitorHook | None = None
-        # Set when every lingering engine has finished (for Context.term).
+        # Set once closed and every engine has flushed or given up (term waits).
         self.reaped = threading.Event()
         # Listener engines and connecters still running (I/O loop thread only).
         self.live: set[object] = set()
@@ -120,6 +127,46 @@ class SocketBase:
         """Handle a type-specific option; True if handled."""
         return False
 
+    # -- the mailbox --------------------------------------------------------------------
+
+    def post(self, fn: Callable[[Any], None], arg: Any) -> None:
+        """Ask the owner thread to run ``fn(arg)`` (any thread) and wake it."""
+        self.mailbox.append((fn, arg))
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake sleepers and watchers: something may have changed (any thread)."""
+        if self.nwaiters:
+            with self.lock:
+                self.cond.notify_all()
+        for w in self.watchers:
+            w.wake()
+
+    def process_commands(self) -> None:
+        """Run posted commands (owner thread)."""
+        mb = self.mailbox
+        while mb:
+            fn, arg = mb.popleft()
+            fn(arg)
+
+    def post_read_activated(self, pipe: Pipe) -> None:
+        self.post(self._read_activated, pipe)
+
+    def post_write_activated(self, pipe: Pipe) -> None:
+        self.post(self._write_activated, pipe)
+
+    def _read_activated(self, pipe: Pipe) -> None:
+        pipe.in_posted = False
+        if not pipe.in_active and pipe in self.pipes:
+            pipe.in_active = True
+            self.xread_activated(pipe)
+
+    def _write_activated(self, pipe: Pipe) -> None:
+        pipe.out_posted = False
+        if not pipe.out_active and pipe in self.pipes:
+            pipe.out_active = True
+            self.xwrite_activated(pipe)
+
     # -- application side --------------------------------------------------------------
 
     def _check(self) -> None:
@@ -128,193 +175,137 @@ class SocketBase:
         if self.ctx_terminated:
             raise make_error(C.ETERM)
 
-    def _flush(self) -> None:
-        """Run deferred cross-socket/I-O work; call with the lock released."""
-        work = self.deferred
-        while work:
-            self.deferred = []
-            for fn in work:
-                fn()
-            work = self.deferred
-
     def send(self, msg: Msg, nonblock: bool = False, timeout: int | None = None) -> None:
         """Send a whole multipart message, waiting (up to SNDTIMEO) at HWM."""
-        try:
-            with self.lock:
-                if self.closed or self.ctx_terminated:
-                    self._check()
-                if not self.xsend(msg):
-                    if timeout is None:
-                        timeout = self.options.sndtimeo
-                    if nonblock or timeout == 0:
-                        raise make_error(C.EAGAIN)
-                    self._wait(lambda: self.xsend(msg), timeout)
-        finally:
-            if self.deferred:
-                self._flush()
+        if self.mailbox:
+            self.process_commands()
+        if self.closed or self.ctx_terminated:
+            self._check()
+        if self.xsend(msg):
+            return
+        if timeout is None:
+            timeout = self.options.sndtimeo
+        if nonblock or timeout == 0:
+            raise make_error(_EAGAIN)
+        self._wait(lambda: self.xsend(msg), timeout)
 
     def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
         """Receive a whole multipart message, waiting up to RCVTIMEO."""
-        try:
-            with self.lock:
-                if self.closed or self.ctx_terminated:
-                    self._check()
-                msg = self.xrecv()
-                if msg is None:
-                    if timeout is None:
-                        timeout = self.options.rcvtimeo
-                    if nonblock or timeout == 0:
-                        raise make_error(C.EAGAIN)
-                    msg = self._wait(self.xrecv, timeout)
-                return msg
-        finally:
-            if self.deferred:
-                self._flush()
+        if self.mailbox:
+            self.process_commands()
+        if self.closed or self.ctx_terminated:
+            self._check()
+        msg = self.xrecv()
+        if msg is not None:
+            return msg
+        if timeout is None:
+            timeout = self.options.rcvtimeo
+        if nonblock or timeout == 0:
+            raise make_error(_EAGAIN)
+        return self._wait(self.xrecv, timeout)  # type: ignore[no-any-return]
 
     def _wait(self, attempt: Callable[[], Any], timeout: int) -> Any:
-        """Retry ``attempt`` each time we are notified until it succeeds (lock held)."""
+        """Sleep until notified, process commands, retry ``attempt`` until it succeeds."""
         deadline = None if timeout < 0 else time.monotonic() + timeout / 1000.0
-        self.nwaiters += 1
+        with self.lock:
+            self.nwaiters += 1
         try:
             while True:
-                if self.deferred:
-                    self.lock.release()
-                    try:
-                        self._flush()
-                    finally:
-                        self.lock.acquire()
-                if deadline is None:
-                    self.cond.wait()
-                else:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise make_error(C.EAGAIN)
-                    self.cond.wait(left)
+                with self.lock:
+                    # Anything posted after our last attempt is in the mailbox
+                    # (posters append before they look at nwaiters).
+                    if not self.mailbox and not self.closed and not self.ctx_terminated:
+                        if deadline is None:
+                            self.cond.wait()
+                        else:
+                            left = deadline - time.monotonic()
+                            if left <= 0:
+                                raise make_error(_EAGAIN)
+                            self.cond.wait(left)
+                self.process_commands()
                 self._check()
                 result = attempt()
                 if result:
                     return result
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise make_error(_EAGAIN)
         finally:
-            self.nwaiters -= 1
+            with self.lock:
+                self.nwaiters -= 1
 
     def events(self) -> int:
         """POLLIN/POLLOUT readiness right now (the EVENTS option)."""
-        with self.lock:
-            if self.closed:
-                return 0
-            ev = 0
-            if self.xhas_in():
-                ev |= C.POLLIN
-            if self.xhas_out():
-                ev |= C.POLLOUT
-            return ev
-
-    def notify(self) -> None:
-        """Wake everyone waiting on this socket (lock held)."""
-        if self.nwaiters:
-            self.cond.notify_all()
-        if self.watchers:
-            for w in list(self.watchers):
-                w.wake()
+        if self.mailbox:
+            self.process_commands()
+        if self.closed:
+            return 0
+        ev = 0
+        if self.xhas_in():
+            ev |= C.POLLIN
+        if self.xhas_out():
+            ev |= C.POLLOUT
+        return ev
 
     def add_watcher(self, w: Watcher) -> None:
-        with self.lock:
-            self.watchers.add(w)
+        self.watchers = (*self.watchers, w)
 
     def remove_watcher(self, w: Watcher) -> None:
-        with self.lock:
-            self.watchers.discard(w)
+        self.watchers = tuple(x for x in self.watchers if x is not w)
 
     def setsockopt(self, opt: int, value: Any) -> None:
-        with self.lock:
-            self._check()
-            if not self.xsetsockopt(opt, value):
-                self.options.set(opt, value)
-        if self.deferred:
-            self._flush()
+        if self.mailbox:
+            self.process_commands()
+        self._check()
+        if not self.xsetsockopt(opt, value):
+            self.options.set(opt, value)
 
-    # -- I/O side: engines and inproc peers call these ------------------------------------
+    # -- pipes (owner thread, directly or through the mailbox) --------------------------
 
     def attach_pipe(self, pipe: Pipe) -> bool:
-        """A peer is ready: add its pipe. False if the socket refuses it (closed)."""
-        with self.lock:
-            if self.closed:
-                return False
-            pipe.conflate = bool(self.options.conflate)
-            self.pipes.append(pipe)
-            self.xattach_pipe(pipe)
-            if pipe.dead:  # refused by the pattern (PAIR busy, duplicate id)
-                if pipe in self.pipes:
-                    self.pipes.remove(pipe)
-                refused = True
-            else:
-                refused = False
-            self.notify()
-        if self.deferred:
-            self._flush()
-        return not refused
+        """Add a peer's pipe; False if the socket refuses it (closed, PAIR busy...)."""
+        if self.closed:
+            return False
+        pipe.conflate = bool(self.options.conflate)
+        self.pipes.append(pipe)
+        self.xattach_pipe(pipe)
+        if pipe.dead:  # refused by the pattern (PAIR busy, duplicate routing id)
+            if pipe in self.pipes:
+                self.pipes.remove(pipe)
+            return False
+        return True
+
+    def _attach_posted(self, pipe: Pipe) -> None:
+        if not self.attach_pipe(pipe):
+            pipe.dead = True
+            peer = pipe.peer
+            if peer is not None:
+                peer.disconnect()
+
+    def post_attach(self, pipe: Pipe) -> None:
+        """A connection finished its handshake: its pipe joins the socket (any thread)."""
+        self.post(self._attach_posted, pipe)
 
     def pipe_terminated(self, pipe: Pipe) -> None:
         """The far end is gone for good: forget the pipe (queued input stays readable)."""
-        with self.lock:
-            if pipe not in self.pipes:
-                return
-            self.pipes.remove(pipe)
-            pipe.dead = True
-            pipe.peer = None
-            self.xpipe_terminated(pipe)
-            self.notify()
-        if self.deferred:
-            self._flush()
+        pipe.dead = True
+        pipe.peer = None
+        if pipe not in self.pipes:
+            return
+        self.pipes.remove(pipe)
+        self.xpipe_terminated(pipe)
+
+    def post_terminated(self, pipe: Pipe) -> None:
+        """Any thread: mark the pipe dead now, let the owner forget it."""
+        pipe.dead = True
+        self.post(self.pipe_terminated, pipe)
 
     def pipe_hiccuped(self, pipe: Pipe) -> None:
+        if pipe in self.pipes:
+            self.xhiccuped(pipe)
+
+    def post_hiccuped(self, pipe: Pipe) -> None:
         """A connect-side pipe got a new connection (reconnect)."""
-        with self.lock:
-            if pipe in self.pipes:
-                self.xhiccuped(pipe)
-        if self.deferred:
-            self._flush()
-
-    def deliver(self, pipe: Pipe, msgs: list[Msg]) -> bool:
-        """Messages arrived on ``pipe``; True when its reader must pause (RCVHWM)."""
-        with self.lock:
-            q = pipe.inq
-            if pipe.conflate:
-                q.clear()
-                q.append(msgs[-1])
-            else:
-                q.extend(msgs)
-            if not pipe.in_active:
-                pipe.in_active = True
-                self.xread_activated(pipe)
-            self.notify()
-            pause = bool(pipe.in_hwm) and len(q) >= pipe.in_hwm
-            if pause:
-                pipe.reading_paused = True
-                pipe.watch_reads = True
-        if self.deferred:
-            self._flush()
-        return pause
-
-    def pipe_readable(self, pipe: Pipe) -> None:
-        """inproc: the peer queued messages into ``pipe.inq``."""
-        with self.lock:
-            if not pipe.in_active:
-                pipe.in_active = True
-                self.xread_activated(pipe)
-            self.notify()
-        if self.deferred:
-            self._flush()
-
-    def pipe_writable(self, pipe: Pipe) -> None:
-        """The far end drained ``pipe.outq`` below its HWM."""
-        with self.lock:
-            if not pipe.out_active:
-                pipe.out_active = True
-                self.xwrite_activated(pipe)
-                self.notify()
-        if self.deferred:
-            self._flush()
+        self.post(self.pipe_hiccuped, pipe)
 
     def event(self, event: int, value: int, endpoint: str) -> None:
         """Report a monitor event (ZMQ_EVENT_*), if someone monitors."""
@@ -340,17 +331,15 @@ class SocketBase:
 
     def begin_close(self) -> list[Pipe]:
         """Mark closed, wake blocked callers, detach every pipe; returns the pipes."""
-        with self.lock:
-            self.closed = True
-            pipes = list(self.pipes)
-            self.pipes.clear()
-            self.notify()
-            for w in list(self.watchers):
-                w.wake()
+        self.process_commands()
+        self.closed = True
+        pipes = list(self.pipes)
+        self.pipes.clear()
+        self.mailbox.clear()
+        self.wake()
         return pipes
 
     def context_terminated(self) -> None:
-        """Context.term(): blocked and future calls raise ContextTerminated."""
-        with self.lock:
-            self.ctx_terminated = True
-            self.notify()
+        """Context.term() (any thread): blocked and future calls raise ContextTerminated."""
+        self.ctx_terminated = True
+        self.wake()

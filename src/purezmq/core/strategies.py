@@ -114,13 +114,16 @@ class FairQueue(_ActiveSet):
             q = pipe.inq
             if q:
                 msg = q.popleft()
-                if pipe.watch_reads:
+                if pipe.reading_paused or pipe.inproc_peer is not None:
                     pipe.after_read()
                 cur += 1
                 self.current = 0 if cur >= self.active else cur
                 self.last = pipe
                 return msg
             pipe.in_active = False
+            if q:  # the writer got in between (see pipe.py)
+                pipe.in_active = True
+                continue
             if pipe.dead:
                 self.remove(pipe)
             else:
@@ -128,9 +131,21 @@ class FairQueue(_ActiveSet):
         return None
 
     def has_in(self) -> bool:
-        for i in range(self.active):
-            if self.pipes[i].inq:
+        """Is a message waiting? Empty pipes are deactivated, as recv would."""
+        while self.active:
+            for i in range(self.active):
+                if self.pipes[i].inq:
+                    return True
+            pipe = self.pipes[self.active - 1]
+            pipe.in_active = False
+            if pipe.inq:
+                pipe.in_active = True
                 return True
+            self.current = self.active - 1
+            if pipe.dead:
+                self.remove(pipe)
+            else:
+                self._deactivate_current()
         return False
 
     def terminated(self, pipe: Pipe) -> None:

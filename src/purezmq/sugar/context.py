@@ -12,7 +12,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from purezmq import constants as C
-from purezmq.core.options import CONTEXT_OPTIONS, SocketOptions
+from purezmq.core.options import CONTEXT_OPTIONS, OPTIONS, SocketOptions
 from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets import SOCKET_CLASSES
 from purezmq.error import ZMQError, make_error
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound="Context")
 
+# Defaults the socket type acts on itself (not plain stored values).
+_SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
 _SOCKOPT_NAMES = {m.name.lower(): int(m) for m in C.SocketOption}
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
 
@@ -146,8 +148,10 @@ class Context:
 
     def setsockopt(self, opt: int, value: Any) -> None:
         """Set a default option for sockets created later by this context."""
-        SocketOptions(C.PAIR).set(int(opt), value)  # validate now, not at socket()
-        self.sockopts[int(opt)] = value
+        spec = OPTIONS.get(int(opt))
+        if spec is None:
+            raise ZMQError(C.EINVAL, f"unknown socket option {opt}")
+        self.sockopts[int(opt)] = spec.validate(value)  # checked now, not at socket()
 
     def getsockopt(self, opt: int) -> Any:
         """A default socket option set with setsockopt."""
@@ -162,7 +166,14 @@ class Context:
         cls = socket_class or self._socket_class
         if cls is None:
             from purezmq.sugar.socket import Socket as cls  # noqa: N813
-        return cls(self, socket_type, **kwargs)
+        s = cls(self, socket_type, **kwargs)
+        for opt, value in self.sockopts.items():
+            if OPTIONS[opt].dynamic or opt in _SOCKET_HANDLED:
+                try:
+                    s.set(opt, value)
+                except ZMQError:
+                    pass  # e.g. SUBSCRIBE on a non-SUB socket, as pyzmq ignores
+        return s
 
     def _new_core(self, socket_type: int) -> SocketBase:
         """Build the core socket for a new front-end Socket."""

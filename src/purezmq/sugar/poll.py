@@ -131,8 +131,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             ready: dict[Any, int] = {}
             for s, f, core in zitems:
                 ev = core.events()
-                shared = s._shared if hasattr(s, "_shared") else None
-                if shared is not None and shared["rparts"]:
+                if core.rparts:
                     ev |= POLLIN
                 ev &= f
                 if ev:

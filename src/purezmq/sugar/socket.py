@@ -142,7 +142,7 @@ class Socket:
         d["_shadow"] = False
         d["_core"] = ctx._new_core(socket_type)
         # Per-socket state shared with shadows: pending send parts, unread parts.
-        d["_shared"] = {"sparts": [], "rparts": [], "rpipe": None, "fd": None, "inproc": {}}
+        d["_shared"] = {"fd": None, "inproc": {}}
         ctx._add_socket(self)
 
     # -- attributes as options ---------------------------------------------------------
@@ -230,13 +230,13 @@ class Socket:
             raise ZMQError(C.ENOTSOCK, "socket is closed")
         if opt in _DYNAMIC:
             if opt == C.RCVMORE:
-                return int(bool(self._shared["rparts"]))
+                return int(bool(core.rparts))
             if opt == C.EVENTS:
                 fd = self._shared["fd"]
                 if fd is not None:
                     fd.drain()
                 ev = core.events()
-                if self._shared["rparts"]:
+                if core.rparts:
                     ev |= C.POLLIN
                 return C.PollEvent(ev)
             if opt == C.TYPE:
@@ -407,6 +407,7 @@ class Socket:
                 else:
                     pipe: Pipe = item
                     peer = pipe.peer
+                    core.process_commands()
                     core.pipe_terminated(pipe)
                     if isinstance(peer, InprocPeer):
                         peer.terminate(0)
@@ -444,7 +445,6 @@ class Socket:
         ms = self._monitor_socket
         if ms is not None:
             core.monitor = None
-        core.event(C.EVENT_CLOSED, 0, core.last_endpoint) if False else None
         pipes = core.begin_close()
         ctx = self.context
         ctx._inproc.forget(core)
@@ -483,7 +483,7 @@ class Socket:
             raise ZMQError(C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)")
         if type(data) is not bytes:
             data = _as_buffer(data, copy)
-        sparts = self._shared["sparts"]
+        sparts = self._core.sparts
         if flags:
             flags = int(flags)
             if flags & _SNDMORE:
@@ -504,7 +504,7 @@ class Socket:
         parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
         if not parts:
             raise ZMQError(C.EINVAL, "cannot send a message with no frames")
-        sparts = self._shared["sparts"]
+        sparts = self._core.sparts
         flags = int(flags)
         if flags & _SNDMORE:
             sparts.extend(parts)
@@ -540,50 +540,44 @@ class Socket:
 
     # -- receiving ------------------------------------------------------------------------
 
-    def _next_part(self, flags: int) -> tuple[Any, bool]:
-        shared = self._shared
-        rparts = shared["rparts"]
-        if rparts:
-            data = rparts.pop(0)
-            return data, bool(rparts)
-        core = self._core
-        msg = core.recv(int(flags) & _NOBLOCK if flags else False)
-        shared["rpipe"] = core.last_pipe
-        if len(msg) > 1:
-            shared["rparts"] = msg[1:]
-            return msg[0], True
-        return msg[0], False
-
     def _frame(self, data: Any, more: bool) -> Frame:
         f = Frame(data)
         f.more = more
-        pipe = self._shared["rpipe"]
+        pipe = self._core.last_pipe
         if pipe is not None:
             f._meta = pipe.metadata
         return f
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive one frame: bytes, or a Frame with ``copy=False``."""
-        data, more = self._next_part(flags)
+        core = self._core
+        rparts = core.rparts
+        if rparts:
+            data = rparts.pop(0)
+            more = bool(rparts)
+        else:
+            msg = core.recv(int(flags) & _NOBLOCK if flags else False)
+            data = msg[0]
+            more = len(msg) > 1
+            if more:
+                core.rparts = msg[1:]
         if copy:
             return data if type(data) is bytes else bytes(data)
         return self._frame(data, more)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
         """Receive every frame of one message."""
-        shared = self._shared
-        if shared["rparts"]:
-            parts = shared["rparts"]
-            shared["rparts"] = []
+        core = self._core
+        if core.rparts:
+            parts = core.rparts
+            core.rparts = []
         else:
-            core = self._core
             parts = core.recv(int(flags) & _NOBLOCK if flags else False)
-            shared["rpipe"] = core.last_pipe
         if copy:
             for i, p in enumerate(parts):
                 if type(p) is not bytes:
                     parts[i] = bytes(p)
-            return parts if type(parts) is list else list(parts)
+            return parts
         last = len(parts) - 1
         return [self._frame(p, i < last) for i, p in enumerate(parts)]
 
@@ -615,7 +609,7 @@ class Socket:
         n = nbytes or len(view)
         if n > len(view):
             raise ValueError(f"nbytes={nbytes} is larger than the buffer ({len(view)})")
-        data, _more = self._next_part(flags)
+        data = self.recv(flags, copy=False).buffer
         size = len(data)
         k = min(n, size)
         view[:k] = memoryview(data).cast("B")[:k]

@@ -173,8 +173,7 @@ class Connecter:
             pipe.routing_id = self.routing_id
             describe_peer(pipe, info, engine.peer_address)
             pipe.peer = engine
-            if not self.sock.attach_pipe(pipe):
-                return None
+            self.sock.post_attach(pipe)
             if self.sock.recv_routing_id or self.sock.options.immediate:
                 self.pipe = pipe
             return pipe
@@ -183,7 +182,7 @@ class Connecter:
         pipe.peer = engine
         self._had_engine = True
         if reconnected:
-            self.sock.pipe_hiccuped(pipe)
+            self.sock.post_hiccuped(pipe)
         return pipe
 
     def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None:
@@ -192,7 +191,7 @@ class Connecter:
         if pipe is not None:
             if self.sock.recv_routing_id or self.sock.options.immediate:
                 self.pipe = None
-                self.sock.pipe_terminated(pipe)
+                self.sock.post_terminated(pipe)
             else:
                 pipe.peer = None
         if self.closing and (self.pipe is None or not self.pipe.outq or self.done):
@@ -232,5 +231,5 @@ class Connecter:
         self._drop_pending()
         if self.pipe is not None:
             pipe, self.pipe = self.pipe, None
-            self.sock.pipe_terminated(pipe)
+            self.sock.post_terminated(pipe)
         self.sock.engine_finished(self)

@@ -5,7 +5,7 @@ Rules this module keeps:
 - Everything here runs on the reactor's loop, except ``kick`` and
   ``read_progress`` which any thread may call (they only schedule work).
 - Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes, every complete
-  message in it decoded and handed to the socket in one ``deliver`` call.
+  message in it decoded and appended to the pipe in one ``push``.
 - Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
   writes their encoding with one ``send``; what the kernel does not take waits
   for writability, and the queue is not drained meanwhile (that is the
@@ -170,7 +170,7 @@ class StreamEngine:
         if msgs:
             pipe = self.pipe
             if pipe is not None and not self.closing:
-                if self.sock.deliver(pipe, msgs):
+                if pipe.push(msgs):
                     self.loop.remove_reader(self.fd)
                     self.reading = False
         self._send_pending()
@@ -269,8 +269,7 @@ class StreamEngine:
             self._send_with_subscriptions(batch)
         else:
             self.conn.send_messages(batch)
-        if not pipe.out_active:
-            self.sock.pipe_writable(pipe)
+        pipe.popped()
         self._send_pending()
         if q and not self.write_blocked and not self.closed:
             self.loop.call_soon(self._drain)

@@ -28,14 +28,17 @@ class InprocPeer:
         self.target = target  # the peer socket's pipe
 
     def kick(self) -> None:
-        self.target.sock.pipe_readable(self.target)
+        t = self.target
+        if not t.in_active and not t.in_posted:
+            t.in_posted = True
+            t.sock.post_read_activated(t)
 
     def read_progress(self) -> None:
-        self.target.sock.pipe_writable(self.target)
+        self.target.sock.post_write_activated(self.target)
 
     def terminate(self, linger: int) -> None:
         """Our socket closed: the peer keeps what was sent, then forgets the pipe."""
-        self.target.sock.pipe_terminated(self.target)
+        self.target.sock.post_terminated(self.target)
 
     def disconnect(self) -> None:
         self.terminate(0)
@@ -76,7 +79,7 @@ class InprocRegistry:
             self.bound[name] = sock
             waiting = self.pending.pop(name, [])
         for p in waiting:
-            self._join(p.sock, p.pipe, sock, p.routing_id, f"inproc://{name}")
+            self._join(p.sock, p.pipe, sock, p.routing_id, f"inproc://{name}", by_binder=True)
 
     def unbind(self, name: str, sock: SocketBase) -> bool:
         with self.lock:
@@ -99,7 +102,7 @@ class InprocRegistry:
             pipe.routing_id = routing_id
             sock.attach_pipe(pipe)
         else:
-            self._join(sock, pipe, binder, routing_id, f"inproc://{name}")
+            self._join(sock, pipe, binder, routing_id, f"inproc://{name}", by_binder=False)
         return pipe
 
     def forget(self, sock: SocketBase) -> None:
@@ -113,30 +116,34 @@ class InprocRegistry:
                     del self.pending[name]
 
     @staticmethod
-    def _join(csock: SocketBase, cpipe: Pipe, bsock: SocketBase, routing_id: bytes, ep: str) -> None:
-        """Give the binder its half, sharing the connecter's queues crosswise."""
+    def _join(
+        csock: SocketBase, cpipe: Pipe, bsock: SocketBase, routing_id: bytes, ep: str, by_binder: bool
+    ) -> None:
+        """Give the binder its half, sharing the connecter's queues crosswise.
+
+        Runs in the thread of the socket that acts (``by_binder``: bind()
+        found a waiting connect); the other socket gets its pipe by mailbox.
+        """
         copts, bopts = csock.options, bsock.options
         bpipe = Pipe(bsock, inq=cpipe.outq, outq=cpipe.inq, endpoint=ep)
         cpipe.out_hwm = _hwm(copts.sndhwm, bopts.rcvhwm)
         bpipe.out_hwm = _hwm(bopts.sndhwm, copts.rcvhwm)
         bpipe.in_hwm = cpipe.in_hwm = 0
         cpipe.inproc_peer, bpipe.inproc_peer = bpipe, cpipe
-        cpipe.watch_reads = bpipe.watch_reads = True
         cpipe.metadata, bpipe.metadata = _meta(bsock), _meta(csock)
         bpipe.routing_id = bytes(copts.routing_id or b"")
-        attached_before = cpipe in csock.pipes
-        if not attached_before:
+        attached = cpipe in csock.pipes if by_binder else False
+        if not attached:
             cpipe.routing_id = routing_id or bytes(bopts.routing_id or b"")
-        if not bsock.attach_pipe(bpipe):
-            cpipe.dead = True
-            if attached_before:
-                csock.pipe_terminated(cpipe)
-            return
         cpipe.peer = InprocPeer(bpipe)
         bpipe.peer = InprocPeer(cpipe)
-        if not attached_before:
-            if not csock.attach_pipe(cpipe):
-                bsock.pipe_terminated(bpipe)
+        if by_binder:
+            if not bsock.attach_pipe(bpipe):
+                csock.post_terminated(cpipe)
                 return
-        elif cpipe.outq:
-            bsock.pipe_readable(bpipe)
+            if not attached:
+                csock.post_attach(cpipe)
+        else:
+            bsock.post_attach(bpipe)
+            if not csock.attach_pipe(cpipe):
+                bsock.post_terminated(bpipe)

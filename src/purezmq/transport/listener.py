@@ -80,14 +80,13 @@ class Listener:
         pipe = new_pipe(self.sock, self.endpoint)
         describe_peer(pipe, info, engine.peer_address)
         pipe.peer = engine
-        if not self.sock.attach_pipe(pipe):
-            return None
+        self.sock.post_attach(pipe)  # refused later? the socket disconnects us
         return pipe
 
     def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None:
         self.engines.discard(engine)
         if engine.pipe is not None:
-            self.sock.pipe_terminated(engine.pipe)
+            self.sock.post_terminated(engine.pipe)
         self.sock.engine_finished(engine)
 
     def close(self, linger: int) -> None:

@@ -17,7 +17,10 @@ Rules this module keeps (RFC 37 "Framing"):
 
 Decoder theory of operation: ``FrameDecoder.feed(data)`` walks the buffer
 with plain indexing (no per-frame function calls), slicing each body out
-of one ``bytes`` object. It returns, in wire order, complete messages as
+of one ``bytes`` object. Single-frame messages (flags 0x00 or 0x02, no
+multipart message pending) take a short fast path; everything else goes
+through the general branch that checks flags and assembles multipart
+messages. It returns, in wire order, complete messages as
 ``list[bytes]`` and commands as ``bytes`` (the command body: name-size
 octet, name, data); ``saw_command`` tells the caller whether the batch
 holds any command at all, so the common case needs no per-item check. A
@@ -283,8 +286,9 @@ class FrameDecoder:
         n = len(buf)
         n1 = n - 1  # every header has at least 2 octets
         limit = self._limit
-        # A short single-frame message (flags 0, no multipart message pending)
-        # takes the fast path, unless the size limit is below 255 octets.
+        # Single-frame messages take a fast path while no multipart message
+        # is pending: short ones (flags 0, unless the size limit is below 255
+        # octets; fast0) and long ones (flags 2; fast2). -1 never matches.
         fast = 0 if limit >= 255 else -1
         parts = self._parts
         fast0 = fast if parts is None else -1

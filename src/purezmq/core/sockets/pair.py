@@ -50,7 +50,7 @@ class Pair(SocketBase):
 
     def xhas_in(self) -> bool:
         pipe = self.peer_pipe or self._draining
-        return pipe is not None and pipe.has_in()
+        return pipe is not None and pipe.check_read()
 
     def xhas_out(self) -> bool:
         return self.peer_pipe is not None and self.peer_pipe.writable()

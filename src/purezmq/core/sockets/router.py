@@ -46,7 +46,7 @@ class Router(SocketBase):
             del self.outpipes[rid]
             old.routing_id = b""
             if old.peer is not None:
-                self.deferred.append(getattr(old.peer, "disconnect", lambda: None))
+                old.peer.disconnect()
         self.outpipes[rid] = pipe
         if self.options.probe_router and pipe.writable():
             pipe.write([b""])

@@ -71,16 +71,13 @@ class XSub(SocketBase):
             return msg
 
     def xhas_in(self) -> bool:
-        if not self.filters:
-            return self.fq.has_in()
-        # Drop leading non-matching messages so EVENTS tells the truth.
-        for pipe in self.fq.pipes[: self.fq.active]:
-            q = pipe.inq
-            while q and not self.subs.matches(q[0][0]):
-                pipe.read()
-            if q:
-                return True
-        return False
+        if self.filters:
+            # Drop leading non-matching messages so EVENTS tells the truth.
+            for pipe in self.fq.pipes[: self.fq.active]:
+                q = pipe.inq
+                while q and not self.subs.matches(q[0][0]):
+                    pipe.read()
+        return self.fq.has_in()
 
     def xhas_out(self) -> bool:
         return True
