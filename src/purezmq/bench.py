@@ -337,10 +337,20 @@ def select_cases(patterns: Sequence[str] | None) -> list[Case]:
 
 
 def _next_count(case: Case, count: int, elapsed: float, duration: float) -> int:
-    """Scale ``count`` so the next run lasts about ``duration`` seconds."""
-    scaled = int(count * duration / max(elapsed, 1e-4))
+    """Scale ``count`` so the next run lasts about ``duration`` seconds (at most x20)."""
+    scaled = int(count * min(20.0, duration / max(elapsed, 1e-6)))
     low, high = (100, 20_000_000) if KINDS[case.kind].unit == "msg/s" else (50, 1_000_000)
     return max(low, min(high, scaled))
+
+
+def _calibrate(runner: _Runner, case: Case, impl: str, count: int, duration: float) -> int:
+    """Message count for a run of about ``duration`` s; retries while runs are too short."""
+    for _ in range(4):
+        _, elapsed, n = runner.measure(case, impl, count)
+        count = _next_count(case, n, elapsed, duration)
+        if elapsed >= duration / 4:
+            break
+    return count
 
 
 def _labels(impls: Sequence[str]) -> list[str]:
@@ -357,7 +367,7 @@ def run_cases(
     cases: Sequence[Case] | None = None,
     *,
     impls: Sequence[str] = ("zmq", "purezmq"),
-    repeat: int = 3,
+    repeat: int = 5,
     quick: bool = False,
     duration: float = 0.5,
     timeout: float | None = None,
@@ -400,17 +410,17 @@ def run_cases(
                     if cell.status != "ok":
                         continue
                     try:
+                        if calibrating:
+                            counts[i] = _calibrate(runner, case, cell.impl, counts[i], duration)
+                            continue
                         value, elapsed, n = runner.measure(case, cell.impl, counts[i])
                     except _Failed as exc:
                         cell.status = "n/a" if exc.unavailable else "fail"
                         cell.error = str(exc)
                         continue
-                    if calibrating:
-                        counts[i] = _next_count(case, n, elapsed, duration)
-                    else:
-                        cell.samples.append(value)
-                        cell.counts.append(n)
-                        cell.seconds.append(elapsed)
+                    cell.samples.append(value)
+                    cell.counts.append(n)
+                    cell.seconds.append(elapsed)
             for cell in cells:  # a failure after good runs still keeps them
                 if cell.status == "fail" and cell.samples:
                     cell.status = "ok"
@@ -501,8 +511,9 @@ def format_row(row: dict[str, Any], verbose: bool = False) -> str:
                 for v, n, t in zip(r["samples"], r["counts"], r["seconds"], strict=True)
             )
             extra.append(f"    {r['label']}: {vals}")
-        if r["error"] and (verbose or r["status"] == "fail"):
-            extra.append(f"    {r['label']}: {r['status']}: {r['error']}")
+        if r["error"] and r["status"] != "n/a" or verbose and r["error"]:
+            status = "a run failed" if r["status"] == "ok" else r["status"]
+            extra.append(f"    {r['label']}: {status}: {r['error']}")
     return "\n".join([line, *extra])
 
 
@@ -523,7 +534,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the bench options to ``parser`` (shared with ``python -m purezmq``)."""
     parser.add_argument("--quick", action="store_true", help="tiny runs, no calibration")
     parser.add_argument(
-        "--repeat", type=int, default=None, metavar="N", help="runs per cell (default 3; 1 quick)"
+        "--repeat", type=int, default=None, metavar="N", help="runs per cell (default 5; 1 quick)"
     )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="cases to run (glob patterns; see --list)"
@@ -570,7 +581,7 @@ def run_bench_args(args: argparse.Namespace) -> int:
     if len(impls) != 2 or any(i not in LABELS for i in impls):
         print(f"bench: --impls takes two of {sorted(LABELS)}", file=sys.stderr)
         return 2
-    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
     if repeat < 1:
         print("bench: --repeat must be >= 1", file=sys.stderr)
         return 2
@@ -609,6 +620,13 @@ def run_bench_args(args: argparse.Namespace) -> int:
     failed = [r["name"] for r in rows if any(x["status"] == "fail" for x in r["results"])]
     if failed:
         print(f"failed: {', '.join(failed)}")
+    partial = [
+        r["name"]
+        for r in rows
+        if any(x["status"] == "ok" and x["error"] for x in r["results"])
+    ]
+    if partial:
+        print(f"some runs failed (best of the good runs shown): {', '.join(partial)}")
     return 0
 
 

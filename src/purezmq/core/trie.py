@@ -5,8 +5,9 @@ same job in Python with less code. Matching a topic tries only the prefix
 lengths somebody subscribed to (usually very few), so a publish costs a
 handful of dict lookups whatever the number of subscribers.
 
-Counts are kept per (prefix, pipe): a peer may subscribe to the same prefix
-twice and must cancel twice before it stops matching, as in libzmq.
+With ``counted=True`` (a SUB's own subscriptions) subscribing twice to a
+prefix needs two cancels, as libzmq's trie; with ``counted=False`` (an XPUB's
+view of its peers) a pipe is in a prefix's set or not, as libzmq's mtrie.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 class Subscriptions:
     """Counted prefix subscriptions of many subscribers (pipes, or None for self)."""
 
-    __slots__ = ("_subs", "_lengths")
+    __slots__ = ("_subs", "_lengths", "counted")
 
-    def __init__(self) -> None:
+    def __init__(self, counted: bool = True) -> None:
+        self.counted = counted
         self._subs: dict[bytes, dict[Hashable, int]] = {}
         self._lengths: dict[int, int] = {}  # prefix length -> number of prefixes
 
@@ -32,7 +34,7 @@ class Subscriptions:
             n = len(prefix)
             self._lengths[n] = self._lengths.get(n, 0) + 1
             return True
-        entry[who] = entry.get(who, 0) + 1
+        entry[who] = entry.get(who, 0) + 1 if self.counted else 1
         return False
 
     def remove(self, prefix: bytes, who: Hashable = None) -> bool:

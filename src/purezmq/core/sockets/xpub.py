@@ -32,7 +32,7 @@ class XPub(SocketBase):
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.dist = Distributor()
-        self.subs = Subscriptions()
+        self.subs = Subscriptions(counted=False)
         self.pending: deque[tuple[Msg, Pipe | None]] = deque()
         self.manual_pipe: Pipe | None = None
 
