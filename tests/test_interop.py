@@ -209,6 +209,20 @@ def ex_pub_xsub(pub: Any, xsub: Any) -> None:
     assert [xsub.recv_multipart() for _ in PAYLOADS] == PAYLOADS
 
 
+def ex_xpub_xsub(xpub: Any, xsub: Any) -> None:
+    xsub.send(b"\x01t")
+    assert recv_subscription(xpub, xsub) == [b"\x01t"]
+    # Upstream: an XSUB's other messages reach the XPUB application unchanged.
+    for m in ([b"up", b"", b"x"], [b"\x02raw"]):
+        xsub.send_multipart(m)
+        assert xpub.recv_multipart() == m
+    for m in ([b"t1", b""], [b"x"], [b"t2"]):
+        xpub.send_multipart(m)
+    assert recv_until(xsub, [b"t2"]) == [[b"t1", b""], [b"t2"]]
+    xsub.send(b"\x00t")
+    assert xpub.recv_multipart() == [b"\x00t"]
+
+
 def ex_req_rep(req: Any, rep: Any) -> None:
     for m in PAYLOADS:
         req.send_multipart(m)
@@ -265,6 +279,7 @@ PAIRINGS: dict[str, tuple[str, dict[str, Any], str, dict[str, Any], Callable[[An
     "PUB-SUB": ("PUB", {}, "SUB", {}, ex_pub_sub),
     "XPUB-SUB": ("XPUB", {}, "SUB", {}, ex_xpub_sub),
     "PUB-XSUB": ("PUB", {}, "XSUB", {}, ex_pub_xsub),
+    "XPUB-XSUB": ("XPUB", {}, "XSUB", {}, ex_xpub_xsub),
     "REQ-REP": ("REQ", {}, "REP", {}, ex_req_rep),
     "REQ-ROUTER": ("REQ", {}, "ROUTER", {}, ex_req_router),
     "DEALER-REP": ("DEALER", {}, "REP", {}, ex_dealer_rep),
@@ -397,8 +412,8 @@ def test_topic_filtering_and_unsubscribe(
     pub = pub_impl.socket("PUB")
     sub = sub_impl.socket(sub_kind)
     sub.connect(bind(pub, "tcp", tmp_path))
-    _subscribe(sub, sub_kind, b"a")
     _subscribe(sub, sub_kind, b"cc")
+    _subscribe(sub, sub_kind, b"a")  # last: once "a" is in force, so is "cc" (one ordered pipe)
     sync_subscription(pub, sub, b"a")
 
     topics = [b"a1", b"b1", b"", b"A", b"c", b"cc", b"ccc", b"xa", b"a", b"ba", b"cc-x"]
@@ -626,3 +641,22 @@ def test_mismatched_push_to_pub(pusher: str, ours: Impl, theirs: Impl, tmp_path:
     assert sub.recv() == b"news"
     push.send(b"last")
     assert pull.recv() == b"last"
+
+
+# -- pyzmq API parity seen from the same calls on both implementations -----------------------
+
+
+@pytest.mark.parametrize("impl_name", ["purezmq", "libzmq"])
+def test_option_attributes_any_case(impl_name: str, ours: Impl, theirs: Impl) -> None:
+    """pyzmq maps ``s.RCVTIMEO``, ``s.rcvtimeo`` and ``s.RcvTimeo`` to the same option."""
+    impl = ours if impl_name == "purezmq" else theirs
+    s = impl.socket("PAIR")
+    s.RCVTIMEO = 1234
+    assert s.getsockopt(impl.mod.RCVTIMEO) == 1234
+    s.Linger = 7
+    assert (s.linger, s.LINGER) == (7, 7)
+    s.bind("tcp://127.0.0.1:0")
+    assert s.LAST_ENDPOINT == s.last_endpoint == s.getsockopt(impl.mod.LAST_ENDPOINT)
+    assert isinstance(s.FD, int)  # then close() must still work with the FD in use
+    s.close()
+    assert s.closed

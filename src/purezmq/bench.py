@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -511,7 +512,7 @@ def format_row(row: dict[str, Any], verbose: bool = False) -> str:
                 for v, n, t in zip(r["samples"], r["counts"], r["seconds"], strict=True)
             )
             extra.append(f"    {r['label']}: {vals}")
-        if r["error"] and r["status"] != "n/a" or verbose and r["error"]:
+        if r["error"] and (verbose or r["status"] != "n/a"):
             status = "a run failed" if r["status"] == "ok" else r["status"]
             extra.append(f"    {r['label']}: {status}: {r['error']}")
     return "\n".join([line, *extra])
@@ -532,6 +533,12 @@ def machine_info() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the bench options to ``parser`` (shared with ``python -m purezmq``)."""
+    parser.epilog = (
+        "Each cell is the best of N runs, the implementations interleaved. "
+        "ratio = purezmq/pyzmq: for throughput (msg/s) higher is better, "
+        "for REQ/REP round-trip latency lower is better. "
+        "Example: python -m purezmq bench --only 'thr-tcp-*' lat-tcp --repeat 7"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny runs, no calibration")
     parser.add_argument(
         "--repeat", type=int, default=None, metavar="N", help="runs per cell (default 5; 1 quick)"
@@ -621,9 +628,7 @@ def run_bench_args(args: argparse.Namespace) -> int:
     if failed:
         print(f"failed: {', '.join(failed)}")
     partial = [
-        r["name"]
-        for r in rows
-        if any(x["status"] == "ok" and x["error"] for x in r["results"])
+        r["name"] for r in rows if any(x["status"] == "ok" and x["error"] for x in r["results"])
     ]
     if partial:
         print(f"some runs failed (best of the good runs shown): {', '.join(partial)}")
@@ -921,7 +926,14 @@ def _child_main(argv: list[str]) -> int:
     try:
         ROLES[role](zmq, p)
     except BaseException as exc:
-        _emit("ERROR", {"error": f"{type(exc).__name__}: {exc}"})
+        traceback.print_exc()  # the whole story on stderr; the driver keeps the last line
+        where = ""
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames:
+            last = frames[-1]
+            path = "/".join(last.filename.replace(os.sep, "/").split("/")[-2:])
+            where = f" (at {path}:{last.lineno} in {last.name})"
+        _emit("ERROR", {"error": f"{type(exc).__name__}: {exc}{where}"})
         return 1
     return 0
 

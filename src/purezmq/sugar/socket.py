@@ -150,7 +150,7 @@ class Socket:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        opt = _OPTION_NAMES.get(name)
+        opt = _OPTION_NAMES.get(name.lower())  # pyzmq: s.linger, s.LINGER, s.Linger
         if opt is None:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
         return self.get(opt)
@@ -159,7 +159,7 @@ class Socket:
         if name in self.__dict__ or hasattr(type(self), name) or name.startswith("_"):
             object.__setattr__(self, name, value)
             return
-        opt = _OPTION_NAMES.get(name)
+        opt = _OPTION_NAMES.get(name.lower())
         if opt is None:
             object.__setattr__(self, name, value)
             return
@@ -459,7 +459,7 @@ class Socket:
             core.reaped.set()
         fd = self._shared["fd"]
         if fd is not None:
-            core.watchers.discard(fd)
+            core.remove_watcher(fd)
             fd.close()
             self._shared["fd"] = None
         if ms is not None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
 from purezmq.zmtp import HandshakeComplete, Ping, ProtocolError, ZmtpConnection
+from purezmq.runtime.iothread import IOThread
 from purezmq.zmtp import ErrorReceived
 
 if TYPE_CHECKING:
@@ -78,6 +80,12 @@ class StreamEngine:
         self.write_blocked = False
         self.kick_pending = False
         self.outbuf: memoryview | None = None
+        self.wlock = threading.Lock()
+        self.writer_armed = False
+        self.failed: str | None = None  # a write error seen off the loop thread
+        # May the application thread write directly? Only when the loop runs
+        # in another thread (with an asyncio reactor the caller is the loop).
+        self.direct = isinstance(reactor, IOThread)
         self.handshaken = False
         self.timers: dict[str, asyncio_TimerHandle] = {}
         self.last_recv = 0.0
@@ -118,10 +126,11 @@ class StreamEngine:
             self.loop.remove_writer(self.fd)
         except Exception:  # loop already closed at interpreter exit
             pass
-        try:
-            self.os_sock.close()
-        except OSError:
-            pass
+        with self.wlock:  # never close the fd under a writer in another thread
+            try:
+                self.os_sock.close()
+            except OSError:
+                pass
         if self.handshaken:
             self.sock.event(C.EVENT_DISCONNECTED, self.fd, self.endpoint)
         self.host.engine_closed(self, self.handshaken)
@@ -158,10 +167,19 @@ class StreamEngine:
             return
         if self.heartbeat_timeout:
             self.last_recv = self.loop.time()
-        try:
-            msgs = self.conn.receive_data(data)
-        except ProtocolError as e:
-            self._protocol_error(str(e))
+        # The connection's output buffer is shared with writers (PONG replies,
+        # handshake commands come out of receive_data): hold the write lock.
+        with self.wlock:
+            try:
+                msgs = self.conn.receive_data(data)
+            except ProtocolError as e:
+                self.conn.data_to_send()  # whatever it queued dies with the connection
+                error: str | None = str(e)
+            else:
+                error = None
+                self._flush_locked()
+        if error is not None:
+            self._protocol_error(error)
             return
         if self.conn.events:
             self._handle_events()
@@ -173,7 +191,7 @@ class StreamEngine:
                 if pipe.push(msgs):
                     self.loop.remove_reader(self.fd)
                     self.reading = False
-        self._send_pending()
+        self._after_write()
 
     def read_progress(self) -> None:
         """The application read enough to resume (any thread)."""
@@ -229,8 +247,10 @@ class StreamEngine:
 
     def _send_ping(self) -> None:
         opts = self.sock.options
-        self.conn.send_ping(max(opts.heartbeat_ttl, 0) / 1000.0, b"")
-        self._send_pending()
+        with self.wlock:
+            self.conn.send_ping(max(opts.heartbeat_ttl, 0) / 1000.0, b"")
+            self._flush_locked()
+        self._after_write()
         self._timer("ping", opts.heartbeat_ivl / 1000.0, self._send_ping)
 
     def _arm_ttl(self) -> None:
@@ -245,23 +265,52 @@ class StreamEngine:
             self._timer("ttl", self.heartbeat_timeout - idle, self._check_ttl)
 
     # -- writing --------------------------------------------------------------------------
+    #
+    # Output goes through ``wlock`` so that the application thread may write
+    # itself (``kick`` on an idle connection: no thread hop, which is most of
+    # a round trip's cost) while the loop thread writes handshakes, pings and
+    # the bulk of a busy queue. Only the loop thread touches the loop; a
+    # writer in another thread leaves ``_after_write`` work for it.
 
     def kick(self) -> None:
         """The pipe's outbound queue went non-empty (any thread)."""
+        if (
+            self.direct
+            and self.handshaken
+            and not self.write_blocked
+            and not self.closed
+            and self.wlock.acquire(False)
+        ):
+            try:
+                more = self._drain_locked()
+            finally:
+                self.wlock.release()
+            if more or self.write_blocked or self.failed:
+                self.reactor.call(self._after_write)
+            return
         if not self.kick_pending:
             self.kick_pending = True
             self.reactor.call(self._drain)
 
     def _drain(self) -> None:
+        """Loop thread: write queued messages, then arrange for the rest."""
         self.kick_pending = False
+        with self.wlock:
+            more = self._drain_locked()
+        self._after_write()
+        if more and not self.write_blocked and not self.closed:
+            self.loop.call_soon(self._drain)
+        elif self.closing and not self.closed and self._flushed():
+            self.close()
+
+    def _drain_locked(self) -> bool:
+        """Encode and send up to DRAIN_MSGS messages; True if more are queued."""
         pipe = self.pipe
         if pipe is None or self.closed or self.write_blocked:
-            return
+            return False
         q = pipe.outq
         if not q:
-            if self.closing and self._flushed():
-                self.close()
-            return
+            return False
         n = min(len(q), DRAIN_MSGS)
         pop = q.popleft
         batch = [pop() for _ in range(n)]
@@ -270,11 +319,8 @@ class StreamEngine:
         else:
             self.conn.send_messages(batch)
         pipe.popped()
-        self._send_pending()
-        if q and not self.write_blocked and not self.closed:
-            self.loop.call_soon(self._drain)
-        elif self.closing and self._flushed():
-            self.close()
+        self._flush_locked()
+        return bool(q)
 
     def _send_with_subscriptions(self, batch: list[list[Any]]) -> None:
         conn = self.conn
@@ -288,44 +334,67 @@ class StreamEngine:
             else:
                 conn.send_message(msg)
 
-    def _send_pending(self) -> None:
-        """Write what the connection has to say; queue the rest for writability."""
+    def _flush_locked(self) -> None:
+        """Write what the connection has to say; keep the rest for writability."""
         data = self.conn.data_to_send()
-        if not data or self.closed:
+        if not data or self.closed or self.failed:
             return
         if self.outbuf is not None:
-            self.outbuf = memoryview(bytes(self.outbuf) + bytes(data))
+            self.outbuf = memoryview(bytes(self.outbuf) + data)
             return
         try:
             sent = self.os_sock.send(data)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError as e:
-            self._fail(f"write error: {e}")
+            self.failed = f"write error: {e}"
             return
         if sent < len(data):
             self.outbuf = memoryview(data)[sent:]
             self.write_blocked = True
+
+    def _send_pending(self) -> None:
+        """Loop thread: flush the connection's output (greeting, handshake)."""
+        with self.wlock:
+            self._flush_locked()
+        self._after_write()
+
+    def _after_write(self) -> None:
+        """Loop thread: act on what a write left behind (failure, full kernel buffer)."""
+        if self.closed:
+            return
+        if self.failed:
+            self._fail(self.failed)
+            return
+        if self.write_blocked and not self.writer_armed:
+            self.writer_armed = True
             self.loop.add_writer(self.fd, self._on_writable)
+        elif self.pipe is not None and self.pipe.outq and not self.write_blocked:
+            self._drain()
 
     def _on_writable(self) -> None:
-        buf = self.outbuf
-        if buf is None:
-            self.loop.remove_writer(self.fd)
-            return
-        try:
-            sent = self.os_sock.send(buf)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as e:
-            self._fail(f"write error: {e}")
-            return
-        if sent < len(buf):
-            self.outbuf = buf[sent:]
-            return
-        self.outbuf = None
-        self.write_blocked = False
+        with self.wlock:
+            buf = self.outbuf
+            if buf is not None:
+                try:
+                    sent = self.os_sock.send(buf)
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError as e:
+                    self.failed = f"write error: {e}"
+                    sent = 0
+                if self.failed:
+                    buf = None
+                elif sent < len(buf):
+                    self.outbuf = buf[sent:]
+                    return
+            self.outbuf = None
+            self.write_blocked = False
+        self.writer_armed = False
         self.loop.remove_writer(self.fd)
+        if self.failed:
+            self._fail(self.failed)
+            return
         self._drain()
 
     # -- failures ---------------------------------------------------------------------------

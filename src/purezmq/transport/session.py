@@ -21,7 +21,7 @@ def describe_peer(pipe: Pipe, info: HandshakeComplete, peer_address: str) -> Non
     """Record the peer's properties (Frame.get) and routing id on the pipe."""
     meta = {k: v.decode("utf-8", "replace") for k, v in info.peer_metadata.items()}
     meta["Peer-Address"] = peer_address
-    meta.setdefault("User-Id", "")
+    # No "User-Id" unless the mechanism/ZAP gave one: libzmq's Frame.get raises EINVAL then.
     pipe.metadata = meta
     if pipe.sock.recv_routing_id and not pipe.routing_id:
         pipe.routing_id = info.peer_routing_id

@@ -67,11 +67,6 @@ class Req(Dealer):
             self.receiving_reply = False
             return msg[1:]
 
-    def xpipe_terminated(self, pipe: Pipe) -> None:
-        if pipe is self.reply_pipe:
-            self.reply_pipe = None
-        super().xpipe_terminated(pipe)
-
     def xhas_in(self) -> bool:
         return self.receiving_reply and super().xhas_in()
 
