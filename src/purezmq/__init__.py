@@ -21,6 +21,7 @@ from purezmq.error import (
     ZMQVersionError,
     strerror,
 )
+from purezmq.install import install_as_zmq
 from purezmq.sugar.context import Context
 from purezmq.sugar.frame import Frame, Message, MessageTracker
 from purezmq.sugar.poll import Poller, select
@@ -33,7 +34,40 @@ from purezmq.sugar.version import (
     zmq_version,
     zmq_version_info,
 )
-from purezmq.install import install_as_zmq
+
+__all__ = [
+    *constants.__all__,
+    "Again",
+    "Context",
+    "ContextTerminated",
+    "Frame",
+    "InterruptedSystemCall",
+    "Message",
+    "MessageTracker",
+    "NotDone",
+    "Poller",
+    "Socket",
+    "ZMQBaseError",
+    "ZMQBindError",
+    "ZMQError",
+    "ZMQVersionError",
+    "__version__",
+    "constants",
+    "curve_keypair",
+    "curve_public",
+    "device",
+    "get_includes",
+    "get_library_dirs",
+    "has",
+    "install_as_zmq",
+    "proxy",
+    "pyzmq_version",
+    "pyzmq_version_info",
+    "select",
+    "strerror",
+    "zmq_version",
+    "zmq_version_info",
+]
 
 COPY_THRESHOLD = 65536
 DRAFT_API = False

@@ -6,7 +6,17 @@ import importlib
 import sys
 
 _SUBMODULES = ("constants", "error", "utils", "utils.z85", "utils.jsonapi", "sugar")
-_OPTIONAL = ("asyncio", "eventloop", "green", "auth", "devices", "log", "ssh", "decorators", "utils.monitor")
+_OPTIONAL = (
+    "asyncio",
+    "eventloop",
+    "green",
+    "auth",
+    "devices",
+    "log",
+    "ssh",
+    "decorators",
+    "utils.monitor",
+)
 
 
 def install_as_zmq() -> None:

@@ -249,7 +249,7 @@ class SocketBase:
             timeout = self.options.rcvtimeo
         if nonblock or timeout == 0:
             raise make_error(_EAGAIN)
-        return self._wait(self.xrecv, timeout)  # type: ignore[no-any-return]
+        return self._wait(self.xrecv, timeout)
 
     def _wait(self, attempt: Callable[[], Any], timeout: int) -> Any:
         """Sleep until notified, process commands, retry ``attempt`` until it succeeds."""

@@ -7,6 +7,7 @@ finished lingering, then stops the I/O thread.
 
 from __future__ import annotations
 
+import errno
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +38,9 @@ class Context:
     _instance_lock = threading.Lock()
     _socket_class: type[Socket] | None = None
 
-    def __init__(self, io_threads: int | Context = 1, shadow: Context | int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, io_threads: int | Context = 1, shadow: Context | int = 0, **kwargs: Any
+    ) -> None:
         d = self.__dict__
         if isinstance(io_threads, Context):
             shadow, io_threads = io_threads, 1
@@ -126,7 +129,7 @@ class Context:
                 inst = cls._instance
                 if inst is None or inst.closed or not isinstance(inst, cls):
                     inst = cls._instance = cls(io_threads)
-        return inst  # type: ignore[return-value]
+        return inst
 
     # -- options -------------------------------------------------------------------------
 
@@ -159,13 +162,17 @@ class Context:
 
     # -- sockets ------------------------------------------------------------------------
 
-    def socket(self, socket_type: int, socket_class: type[Socket] | None = None, **kwargs: Any) -> Socket:
+    def socket(
+        self, socket_type: int, socket_class: type[Socket] | None = None, **kwargs: Any
+    ) -> Socket:
         """Create a socket of ``socket_type`` (``zmq.PUB``, ...)."""
         if self._closed:
             raise make_error(C.ETERM)
         cls = socket_class or self._socket_class
         if cls is None:
-            from purezmq.sugar.socket import Socket as cls  # noqa: N813
+            from purezmq.sugar.socket import Socket
+
+            cls = Socket
         s = cls(self, socket_type, **kwargs)
         for opt, value in self.sockopts.items():
             if OPTIONS[opt].dynamic or opt in _SOCKET_HANDLED:
@@ -193,7 +200,7 @@ class Context:
             if self._closed:
                 raise make_error(C.ETERM)
             if len(self._cores) >= self._opts.get(C.MAX_SOCKETS, 1023):
-                raise ZMQError(C.EMFILE, "too many sockets in this context (MAX_SOCKETS)")
+                raise ZMQError(errno.EMFILE, "too many sockets in this context (MAX_SOCKETS)")
             defaults = dict(self.sockopts)
             if self._opts.get(C.IPV6):
                 defaults.setdefault(C.IPV6, 1)

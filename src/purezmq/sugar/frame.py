@@ -8,6 +8,7 @@ pipe the message came in on.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from typing import Any
@@ -65,7 +66,11 @@ class Frame:
     """One message part, with its properties; ``bytes(frame)`` gives the data."""
 
     def __init__(
-        self, data: Any = b"", track: bool = False, copy: bool | None = None, copy_threshold: int | None = None
+        self,
+        data: Any = b"",
+        track: bool = False,
+        copy: bool | None = None,
+        copy_threshold: int | None = None,
     ) -> None:
         if isinstance(data, str):
             raise TypeError("Str objects not allowed. Only: bytes, buffer interfaces.")
@@ -113,7 +118,7 @@ class Frame:
     def __len__(self) -> int:
         return len(self._data)
 
-    def __bytes__(self) -> bytes:
+    def __bytes__(self) -> builtins.bytes:
         return self.bytes
 
     def __buffer__(self, flags: int) -> memoryview:

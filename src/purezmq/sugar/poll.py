@@ -113,7 +113,9 @@ def _zmq_core(s: Any) -> Any:
 
 
 def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[Any, int]]:
-    zitems = [(s, f, _zmq_core(s)) for s, f in items if isinstance(s, Socket) or hasattr(s, "_core")]
+    zitems = [
+        (s, f, _zmq_core(s)) for s, f in items if isinstance(s, Socket) or hasattr(s, "_core")
+    ]
     fitems = [(s, f) for s, f in items if not (isinstance(s, Socket) or hasattr(s, "_core"))]
     waiter: Any = _FDWaiter() if fitems else _ThreadWaiter()
     sel = None
@@ -124,7 +126,9 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             sel = selectors.DefaultSelector()
             sel.register(waiter.r, selectors.EVENT_READ)
             for s, f in fitems:
-                mask = (selectors.EVENT_READ if f & POLLIN else 0) | (selectors.EVENT_WRITE if f & POLLOUT else 0)
+                mask = (selectors.EVENT_READ if f & POLLIN else 0) | (
+                    selectors.EVENT_WRITE if f & POLLOUT else 0
+                )
                 if mask:
                     sel.register(_fileno(s), mask, s)
         while True:
@@ -142,7 +146,9 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
                     if key.fileobj is waiter.r:
                         waiter.drain()
                         continue
-                    ev = (POLLIN if mask & selectors.EVENT_READ else 0) | (POLLOUT if mask & selectors.EVENT_WRITE else 0)
+                    ev = (POLLIN if mask & selectors.EVENT_READ else 0) | (
+                        POLLOUT if mask & selectors.EVENT_WRITE else 0
+                    )
                     ready[key.data] = ready.get(key.data, 0) | ev
                 if ready or left == 0:
                     break
@@ -170,7 +176,11 @@ def select(
     ms = int(timeout * 1000.0) if timeout >= 0 else -1
     p = Poller()
     for s in set(rlist) | set(wlist) | set(xlist):
-        flags = (POLLIN if s in rlist else 0) | (POLLOUT if s in wlist else 0) | (POLLERR if s in xlist else 0)
+        flags = (
+            (POLLIN if s in rlist else 0)
+            | (POLLOUT if s in wlist else 0)
+            | (POLLERR if s in xlist else 0)
+        )
         p.register(s, flags)
     got = dict(p.poll(ms))
     return (

@@ -8,6 +8,7 @@ and options are read and written through the core's option table.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import socket as _socket
@@ -49,7 +50,9 @@ def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
     try:
         view = memoryview(data)
     except TypeError:
-        raise TypeError(f"Frame {i} ({data!r:.32}) does not support the buffer interface.") from None
+        raise TypeError(
+            f"Frame {i} ({data!r:.32}) does not support the buffer interface."
+        ) from None
     if copy or view.readonly is False:
         # Mutable buffers are snapshotted: the caller may reuse them at once.
         return view.tobytes()
@@ -246,7 +249,7 @@ class Socket:
             if opt == C.LAST_ENDPOINT:
                 return core.last_endpoint.encode()
             if opt == C.MECHANISM:
-                return C.SecurityMechanism(core.options.get(opt))
+                return C.SecurityMechanism(int(core.options.get(opt)))  # type: ignore[call-overload]
             return 0
         if opt == C.HWM:
             return self.get_hwm()
@@ -368,7 +371,7 @@ class Socket:
             try:
                 self.bind(f"{addr}:{port}")
             except ZMQError as e:
-                if e.errno not in (C.EADDRINUSE, C.EACCES):
+                if e.errno not in (C.EADDRINUSE, errno.EACCES):
                     raise
             else:
                 return port
@@ -414,7 +417,7 @@ class Socket:
             return
         closables = core.endpoints.pop(addr, None)
         if not closables:
-            raise ZMQError(C.ENOENT, f"cannot {what} {addr!r}: not {what.replace('un', '')}ed")
+            raise ZMQError(errno.ENOENT, f"cannot {what} {addr!r}: not {what.replace('un', '')}ed")
         for other, lst in list(core.endpoints.items()):
             lst[:] = [c for c in lst if c not in closables]
             if not lst:
@@ -480,7 +483,9 @@ class Socket:
     ) -> MessageTracker | None:
         """Send one frame; with SNDMORE more frames of the same message follow."""
         if routing_id is not None or group is not None:
-            raise ZMQError(C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)")
+            raise ZMQError(
+                C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
+            )
         if type(data) is not bytes:
             data = _as_buffer(data, copy)
         sparts = self._core.sparts
@@ -494,11 +499,16 @@ class Socket:
             sparts.clear()
         else:
             msg = [data]
-        self._core.send(msg, flags & _NOBLOCK if flags else False)
+        self._core.send(msg, bool(flags & _NOBLOCK) if flags else False)
         return _done_tracker() if track else None
 
     def send_multipart(
-        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+        self,
+        msg_parts: Sequence[Any],
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        **kwargs: Any,
     ) -> MessageTracker | None:
         """Send a sequence of frames as one message."""
         parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
@@ -515,7 +525,9 @@ class Socket:
         self._core.send(parts, bool(flags & _NOBLOCK))
         return _done_tracker() if track else None
 
-    def send_string(self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kwargs: Any) -> Any:
+    def send_string(
+        self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kwargs: Any
+    ) -> Any:
         """Send a str, encoded (utf-8 by default)."""
         if not isinstance(u, str):
             raise TypeError("str objects only")
@@ -523,7 +535,9 @@ class Socket:
 
     send_unicode = send_string
 
-    def send_pyobj(self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kwargs: Any) -> Any:
+    def send_pyobj(
+        self, obj: Any, flags: int = 0, protocol: int = pickle.DEFAULT_PROTOCOL, **kwargs: Any
+    ) -> Any:
         """Send a pickled Python object."""
         return self.send(pickle.dumps(obj, protocol), flags=flags, **kwargs)
 
@@ -533,7 +547,12 @@ class Socket:
         return self.send(jsonapi.dumps(obj, **kwargs), flags=flags, **send_kwargs)
 
     def send_serialized(
-        self, msg: Any, serialize: Callable[[Any], Sequence[Any]], flags: int = 0, copy: bool = True, **kwargs: Any
+        self,
+        msg: Any,
+        serialize: Callable[[Any], Sequence[Any]],
+        flags: int = 0,
+        copy: bool = True,
+        **kwargs: Any,
     ) -> Any:
         """Send ``serialize(msg)`` (a list of frames) as one message."""
         return self.send_multipart(serialize(msg), flags=flags, copy=copy, **kwargs)
@@ -556,7 +575,7 @@ class Socket:
             data = rparts.pop(0)
             more = bool(rparts)
         else:
-            msg = core.recv(int(flags) & _NOBLOCK if flags else False)
+            msg = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
             data = msg[0]
             more = len(msg) > 1
             if more:
@@ -572,7 +591,7 @@ class Socket:
             parts = core.rparts
             core.rparts = []
         else:
-            parts = core.recv(int(flags) & _NOBLOCK if flags else False)
+            parts = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
         if copy:
             for i, p in enumerate(parts):
                 if type(p) is not bytes:
@@ -595,7 +614,9 @@ class Socket:
         """Receive a JSON message."""
         return jsonapi.loads(self.recv(flags), **kwargs)
 
-    def recv_serialized(self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True) -> Any:
+    def recv_serialized(
+        self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True
+    ) -> Any:
         """Receive a message and return ``deserialize(frames)``."""
         return deserialize(self.recv_multipart(flags, copy=copy))
 
@@ -654,7 +675,10 @@ class Socket:
             if event & events:
                 with lock:
                     try:
-                        mcore.send([struct.pack("=HI", event, value & 0xFFFFFFFF), endpoint.encode()], nonblock=True)
+                        mcore.send(
+                            [struct.pack("=HI", event, value & 0xFFFFFFFF), endpoint.encode()],
+                            nonblock=True,
+                        )
                     except ZMQError:
                         pass
 

@@ -14,7 +14,7 @@ def zmq_version_info() -> tuple[int, int, int]:
 
 
 def zmq_version() -> str:
-    return "%i.%i.%i" % _LIBZMQ_VERSION
+    return ".".join(str(n) for n in _LIBZMQ_VERSION)
 
 
 def pyzmq_version_info() -> tuple[int, ...]:
@@ -26,7 +26,14 @@ def pyzmq_version() -> str:
     return __version__
 
 
-_CAPABILITIES = {"ipc": True, "pgm": False, "tipc": False, "norm": False, "gssapi": False, "draft": False}
+_CAPABILITIES = {
+    "ipc": True,
+    "pgm": False,
+    "tipc": False,
+    "norm": False,
+    "gssapi": False,
+    "draft": False,
+}
 
 
 def has(capability: str) -> bool:

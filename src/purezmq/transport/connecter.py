@@ -32,7 +32,12 @@ class Connecter:
     """Keeps one outgoing connection alive for a socket."""
 
     def __init__(
-        self, reactor: Reactor, sock: SocketBase, ep: E.Endpoint, endpoint: str, routing_id: bytes = b""
+        self,
+        reactor: Reactor,
+        sock: SocketBase,
+        ep: E.Endpoint,
+        endpoint: str,
+        routing_id: bytes = b"",
     ) -> None:
         self.reactor = reactor
         self.loop = reactor.loop
@@ -67,7 +72,9 @@ class Connecter:
             return
         if E.needs_resolution(self.ep):
             ipv6 = bool(self.sock.options.ipv6)
-            fut = self.loop.run_in_executor(None, lambda: E.resolve_connect_address(self.ep, ipv6=ipv6))
+            fut = self.loop.run_in_executor(
+                None, lambda: E.resolve_connect_address(self.ep, ipv6=ipv6)
+            )
             fut.add_done_callback(self._resolved)
             return
         self._connect_to(None)
@@ -104,7 +111,9 @@ class Connecter:
         self.pending = s
         self.loop.add_writer(s.fileno(), self._on_connected)
         if opts.connect_timeout > 0:
-            self.connect_timer = self.loop.call_later(opts.connect_timeout / 1000.0, self._connect_timed_out)
+            self.connect_timer = self.loop.call_later(
+                opts.connect_timeout / 1000.0, self._connect_timed_out
+            )
 
     def _connect_timed_out(self) -> None:
         self.connect_timer = None

@@ -21,9 +21,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
-from purezmq.zmtp import HandshakeComplete, Ping, ProtocolError, ZmtpConnection
 from purezmq.runtime.iothread import IOThread
-from purezmq.zmtp import ErrorReceived
+from purezmq.zmtp import ErrorReceived, HandshakeComplete, Ping, ProtocolError, ZmtpConnection
 
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
@@ -227,7 +226,9 @@ class StreamEngine:
             t.cancel()
         pipe = self.host.engine_ready(self, info)
         if pipe is None:
-            log.info("purezmq: %s refused a connection from %s", self.sock.type_name, self.peer_address)
+            log.info(
+                "purezmq: %s refused a connection from %s", self.sock.type_name, self.peer_address
+            )
             self.handshaken = False
             self.close()
             return
@@ -236,7 +237,9 @@ class StreamEngine:
         opts = self.sock.options
         if opts.heartbeat_ivl > 0:
             self._timer("ping", opts.heartbeat_ivl / 1000.0, self._send_ping)
-            hb_timeout = opts.heartbeat_timeout if opts.heartbeat_timeout > 0 else opts.heartbeat_ivl
+            hb_timeout = (
+                opts.heartbeat_timeout if opts.heartbeat_timeout > 0 else opts.heartbeat_ivl
+            )
             self.heartbeat_timeout = max(self.heartbeat_timeout, hb_timeout / 1000.0)
             self.last_recv = self.loop.time()
             self._arm_ttl()
@@ -259,7 +262,9 @@ class StreamEngine:
     def _check_ttl(self) -> None:
         idle = self.loop.time() - self.last_recv
         if idle >= self.heartbeat_timeout:
-            log.info("purezmq: peer %s silent for %.1fs: heartbeat timeout", self.peer_address, idle)
+            log.info(
+                "purezmq: peer %s silent for %.1fs: heartbeat timeout", self.peer_address, idle
+            )
             self.close()
         else:
             self._timer("ttl", self.heartbeat_timeout - idle, self._check_ttl)
@@ -404,7 +409,9 @@ class StreamEngine:
         self.close()
 
     def _protocol_error(self, why: str) -> None:
-        log.warning("purezmq: closing connection from %s: %s", self.peer_address or self.endpoint, why)
+        log.warning(
+            "purezmq: closing connection from %s: %s", self.peer_address or self.endpoint, why
+        )
         if not self.handshaken:
             self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, 0, self.endpoint)
         self.close()

@@ -9,7 +9,6 @@ when the bind arrives, as libzmq 4 does.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from typing import TYPE_CHECKING
 
 from purezmq import constants as C
@@ -117,7 +116,12 @@ class InprocRegistry:
 
     @staticmethod
     def _join(
-        csock: SocketBase, cpipe: Pipe, bsock: SocketBase, routing_id: bytes, ep: str, by_binder: bool
+        csock: SocketBase,
+        cpipe: Pipe,
+        bsock: SocketBase,
+        routing_id: bytes,
+        ep: str,
+        by_binder: bool,
     ) -> None:
         """Give the binder its half, sharing the connecter's queues crosswise.
 

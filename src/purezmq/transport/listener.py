@@ -27,7 +27,9 @@ log = logging.getLogger("purezmq")
 class Listener:
     """A listening OS socket on the reactor's loop."""
 
-    def __init__(self, reactor: Reactor, sock: SocketBase, os_sock: socket.socket, endpoint: str) -> None:
+    def __init__(
+        self, reactor: Reactor, sock: SocketBase, os_sock: socket.socket, endpoint: str
+    ) -> None:
         self.reactor = reactor
         self.loop = reactor.loop
         self.sock = sock
@@ -67,7 +69,13 @@ class Listener:
                 continue
             self.sock.event(C.EVENT_ACCEPTED, conn.fileno(), self.endpoint)
             engine = StreamEngine(
-                self.reactor, self.sock, conn, self, self.endpoint, E.peer_address(conn), as_server=True
+                self.reactor,
+                self.sock,
+                conn,
+                self,
+                self.endpoint,
+                E.peer_address(conn),
+                as_server=True,
             )
             self.engines.add(engine)
             self.sock.engine_started(engine)

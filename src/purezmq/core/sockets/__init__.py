@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from purezmq import constants as C
 from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets.dealer import Dealer
 from purezmq.core.sockets.pair import Pair
