@@ -65,6 +65,7 @@ class Pipe:
         "endpoint",
         "inproc_peer",
         "conflate",
+        "awaiting_id",
     )
 
     def __init__(
@@ -93,6 +94,8 @@ class Pipe:
         self.endpoint = endpoint
         self.inproc_peer: Pipe | None = None  # for inproc: the peer socket's pipe
         self.conflate = False  # keep only the newest message
+        # A connect-side pipe of a ROUTER before the handshake named the peer.
+        self.awaiting_id = False
 
     # -- owner side (the socket's thread) -------------------------------------------------
 

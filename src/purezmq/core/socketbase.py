@@ -155,6 +155,9 @@ class SocketBase:
     def xhiccuped(self, pipe: Pipe) -> None:
         pass
 
+    def xidentified(self, pipe: Pipe) -> None:
+        """A pipe attached before its handshake now knows the peer's routing id."""
+
     def xsend(self, msg: Msg) -> bool:
         """Queue ``msg``; False when it must wait (HWM). Raises ZMQError."""
         raise ZMQError(C.ENOTSUP, f"{self.type_name} sockets cannot send")
@@ -312,7 +315,7 @@ class SocketBase:
         """Add a peer's pipe; False if the socket refuses it (closed, PAIR busy...)."""
         if self.closed:
             return False
-        pipe.conflate = bool(self.options.conflate)
+        pipe.conflate = pipe.conflate or bool(self.options.conflate)
         self.pipes.append(pipe)
         self.xattach_pipe(pipe)
         if pipe.dead:  # refused by the pattern (PAIR busy, duplicate routing id)
@@ -349,6 +352,13 @@ class SocketBase:
     def pipe_hiccuped(self, pipe: Pipe) -> None:
         if pipe in self.pipes:
             self.xhiccuped(pipe)
+
+    def _identified(self, pipe: Pipe) -> None:
+        if pipe in self.pipes:
+            self.xidentified(pipe)
+
+    def post_identified(self, pipe: Pipe) -> None:
+        self.post(self._identified, pipe)
 
     def post_hiccuped(self, pipe: Pipe) -> None:
         """A connect-side pipe got a new connection (reconnect)."""

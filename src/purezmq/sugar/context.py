@@ -27,7 +27,7 @@ T = TypeVar("T", bound="Context")
 
 # Defaults the socket type acts on itself (not plain stored values).
 _SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
-_SOCKOPT_NAMES = {m.name.lower(): int(m) for m in C.SocketOption}
+_SOCKOPT_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
 
 

@@ -38,7 +38,8 @@ _SNDMORE = int(C.SNDMORE)
 
 # Options the socket answers itself rather than the option table.
 _DYNAMIC = {C.TYPE, C.RCVMORE, C.EVENTS, C.FD, C.LAST_ENDPOINT, C.MECHANISM, C.THREAD_SAFE}
-_OPTION_NAMES = {m.name.lower(): int(m) for m in C.SocketOption}
+# Aliases too (IDENTITY, CONNECT_RID...): pyzmq resolves attribute names by constant name.
+_OPTION_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 
 
 def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
@@ -156,16 +157,24 @@ class Socket:
         opt = _OPTION_NAMES.get(name.lower())  # pyzmq: s.linger, s.LINGER, s.Linger
         if opt is None:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-        return self.get(opt)
+        try:
+            return self.get(opt)
+        except ZMQError as e:
+            if e.errno == C.EINVAL:  # pyzmq: write-only options are not attributes
+                raise AttributeError(f"{name} attribute is write-only") from None
+            raise
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__dict__ or hasattr(type(self), name) or name.startswith("_"):
             object.__setattr__(self, name, value)
             return
-        opt = _OPTION_NAMES.get(name.lower())
-        if opt is None:
+        if any(name in getattr(k, "__annotations__", {}) for k in type(self).__mro__):
             object.__setattr__(self, name, value)
             return
+        opt = _OPTION_NAMES.get(name.lower())
+        if opt is None:
+            # pyzmq: a misspelt option must not be a silently ignored attribute.
+            raise AttributeError(f"{type(self).__name__} has no such option: {name.upper()}")
         self.set(opt, value)
 
     @property
@@ -383,7 +392,7 @@ class Socket:
         core = self._core
         rid = bytes(core.options.connect_routing_id or b"")
         if rid:
-            core.options.set(C.CONNECT_ROUTING_ID, b"")  # applies to one connect, as libzmq
+            core.options.connect_routing_id = b""  # applies to one connect, as libzmq
         if ep.transport == "inproc":
             pipe = self.context._inproc.connect(ep.address, core, rid)
             self._shared["inproc"].setdefault(addr, []).append(("connect", pipe))

@@ -55,10 +55,17 @@ class Connecter:
         self.done = False
         self.ivl = sock.options.reconnect_ivl
         self.ever_connected = False
-        opts = sock.options
-        if not opts.immediate and not sock.recv_routing_id:
-            self.pipe = new_pipe(sock, endpoint)
+        if not sock.options.immediate:
+            self.pipe = self._new_pipe()
             sock.attach_pipe(self.pipe)
+
+    def _new_pipe(self) -> Pipe:
+        """The session pipe; a ROUTER learns the peer's id from the handshake."""
+        pipe = new_pipe(self.sock, self.endpoint)
+        if self.sock.recv_routing_id:
+            pipe.routing_id = self.routing_id
+            pipe.awaiting_id = not self.routing_id
+        return pipe
 
     # -- connecting (loop thread) ----------------------------------------------------------
 
@@ -190,6 +197,9 @@ class Connecter:
         reconnected = pipe.peer is None and getattr(self, "_had_engine", False)
         pipe.peer = engine
         self._had_engine = True
+        if pipe.awaiting_id:
+            pipe.awaiting_id = False
+            self.sock.post_identified(pipe)
         if reconnected:
             self.sock.post_hiccuped(pipe)
         return pipe
@@ -199,8 +209,12 @@ class Connecter:
         pipe = engine.pipe
         if pipe is not None:
             if self.sock.recv_routing_id or self.sock.options.immediate:
+                # The next connection may be a different peer: a fresh pipe.
                 self.pipe = None
                 self.sock.post_terminated(pipe)
+                if not self.sock.options.immediate and not self.closing:
+                    self.pipe = self._new_pipe()
+                    self.sock.post_attach(self.pipe)
             else:
                 pipe.peer = None
         if self.closing and (self.pipe is None or not self.pipe.outq or self.done):

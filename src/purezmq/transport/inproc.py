@@ -136,6 +136,9 @@ class InprocRegistry:
         cpipe.inproc_peer, bpipe.inproc_peer = bpipe, cpipe
         cpipe.metadata, bpipe.metadata = _meta(bsock), _meta(csock)
         bpipe.routing_id = bytes(copts.routing_id or b"")
+        # A conflating reader: the writer's queue keeps only the newest message.
+        cpipe.conflate = bool(bopts.conflate)
+        bpipe.conflate = bool(copts.conflate)
         attached = cpipe in csock.pipes if by_binder else False
         if not attached:
             cpipe.routing_id = routing_id or bytes(bopts.routing_id or b"")

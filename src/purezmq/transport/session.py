@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 def new_pipe(sock: SocketBase, endpoint: str) -> Pipe:
     """A pipe with the socket's current high-water marks."""
     opts = sock.options
-    return Pipe(sock, out_hwm=opts.sndhwm, in_hwm=opts.rcvhwm, endpoint=endpoint)
+    pipe = Pipe(sock, out_hwm=opts.sndhwm, in_hwm=opts.rcvhwm, endpoint=endpoint)
+    pipe.conflate = bool(opts.conflate)  # before the engine pushes anything
+    return pipe
 
 
 def describe_peer(pipe: Pipe, info: HandshakeComplete, peer_address: str) -> None:

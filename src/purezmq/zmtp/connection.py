@@ -403,6 +403,21 @@ class ZmtpConnection:
             self._finish()
             raise
 
+    def zap_unavailable(self) -> None:
+        """Answer a ``ZapRequest`` with "there is no ZAP handler".
+
+        The mechanism then does what libzmq does without a handler: NULL
+        and CURVE go on, PLAIN refuses the peer (``AuthenticationFailed``).
+        """
+        if self.finished:
+            return
+        try:
+            self.mechanism.zap_unavailable()
+            self._sync_mechanism()
+        except ProtocolError:
+            self._finish()
+            raise
+
     def _finish(self) -> None:
         """The connection is over: stop decoding and sending."""
         self.finished = True

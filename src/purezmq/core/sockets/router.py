@@ -30,9 +30,28 @@ class Router(SocketBase):
         super().__init__(*args, **kw)
         self.fq = FairQueue()
         self.outpipes: dict[bytes, Pipe] = {}
+        self.anonymous: set[Pipe] = set()  # connected before the handshake named them
         self.next_id = random.getrandbits(31)
 
     def xattach_pipe(self, pipe: Pipe) -> None:
+        if self.options.probe_router and pipe.writable():
+            pipe.write([b""])
+        if pipe.awaiting_id:
+            self.anonymous.add(pipe)
+        else:
+            self._identify(pipe)
+
+    def xidentified(self, pipe: Pipe) -> None:
+        if pipe in self.anonymous:
+            self.anonymous.discard(pipe)
+            self._identify(pipe)
+            if pipe.dead:
+                self.pipes.remove(pipe)
+                if pipe.peer is not None:
+                    pipe.peer.disconnect()
+
+    def _identify(self, pipe: Pipe) -> None:
+        """Enter ``pipe`` in the routing table under the peer's (or a generated) id."""
         rid = pipe.routing_id
         if not rid:
             self.next_id = (self.next_id + 1) & 0xFFFFFFFF
@@ -48,11 +67,10 @@ class Router(SocketBase):
             if old.peer is not None:
                 old.peer.disconnect()
         self.outpipes[rid] = pipe
-        if self.options.probe_router and pipe.writable():
-            pipe.write([b""])
         self.fq.attach(pipe)
 
     def xpipe_terminated(self, pipe: Pipe) -> None:
+        self.anonymous.discard(pipe)
         if self.outpipes.get(pipe.routing_id) is pipe:
             del self.outpipes[pipe.routing_id]
         self.fq.terminated(pipe)

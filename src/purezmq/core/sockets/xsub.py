@@ -66,16 +66,20 @@ class XSub(SocketBase):
             msg = self.fq.recv()
             if msg is None:
                 return None
-            if self.filters and not self.subs.matches(msg[0]):
+            if self.filters and not self._match(msg[0]):
                 continue
             return msg
+
+    def _match(self, topic: Any) -> bool:
+        """SUB's own filter; INVERT_MATCHING turns it around (libzmq xsub_t::match)."""
+        return self.subs.matches(topic) != bool(self.options.invert_matching)
 
     def xhas_in(self) -> bool:
         if self.filters:
             # Drop leading non-matching messages so EVENTS tells the truth.
             for pipe in self.fq.pipes[: self.fq.active]:
                 q = pipe.inq
-                while q and not self.subs.matches(q[0][0]):
+                while q and not self._match(q[0][0]):
                     pipe.read()
         return self.fq.has_in()
 

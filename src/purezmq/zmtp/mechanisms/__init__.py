@@ -1,4 +1,4 @@
-"""Security mechanisms: handshake state machines (NULL now; PLAIN, CURVE later).
+"""Security mechanisms: handshake state machines (NULL, PLAIN, CURVE).
 
 ``make_mechanism`` turns what a caller passes as ``mechanism=`` (None, a
 name, or a fresh instance) into a mechanism object for one connection.
@@ -7,12 +7,21 @@ name, or a fresh instance) into a mechanism object for one connection.
 from __future__ import annotations
 
 from .base import Mechanism
+from .curve import CurveMechanism
 from .null import NullMechanism
+from .plain import PlainMechanism
 
-__all__ = ["MECHANISMS", "Mechanism", "NullMechanism", "make_mechanism"]
+__all__ = [
+    "MECHANISMS",
+    "CurveMechanism",
+    "Mechanism",
+    "NullMechanism",
+    "PlainMechanism",
+    "make_mechanism",
+]
 
-#: Mechanism classes by greeting name.
-MECHANISMS: dict[bytes, type[Mechanism]] = {b"NULL": NullMechanism}
+#: Mechanism classes by greeting name (CURVE needs keys: build it yourself).
+MECHANISMS: dict[bytes, type[Mechanism]] = {b"NULL": NullMechanism, b"PLAIN": PlainMechanism}
 
 
 def make_mechanism(mechanism: Mechanism | str | bytes | None = None) -> Mechanism:

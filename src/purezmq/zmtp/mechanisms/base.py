@@ -25,6 +25,8 @@ RFC 27 ZAP):
   ``zap_reply`` resumes it. Status 200 continues via ``_zap_accepted``;
   anything else finishes the handshake with ``AuthenticationFailed`` and,
   except for 300, an ERROR carrying the status code (libzmq's behaviour).
+  When the caller has no ZAP handler it calls ``zap_unavailable`` instead,
+  and the mechanism applies libzmq's policy (``_zap_missing``).
 - After the handshake a mechanism may transform traffic. NULL and PLAIN
   do not (``transforms_traffic = False``) and the connection then skips
   the hooks entirely. CURVE will set it and implement ``wrap`` (one frame
@@ -169,6 +171,18 @@ class Mechanism:
             self.peer_properties["User-Id"] = self.user_id
         self._zap_accepted()
 
+    def zap_unavailable(self) -> None:
+        """The caller has no ZAP handler to ask about the pending request.
+
+        What happens then is the mechanism's policy (``_zap_missing``), as
+        in libzmq 4.3: NULL and CURVE go on without ZAP, PLAIN refuses the
+        peer.
+        """
+        if not self.zap_pending:
+            raise RuntimeError("zap_unavailable() called but no ZAP request is pending")
+        self.zap_pending = False
+        self._zap_missing()
+
     # -- traffic hooks (only when transforms_traffic) -----------------------
 
     def wrap(self, flags: int, payload: Buffer) -> bytes:
@@ -192,6 +206,10 @@ class Mechanism:
     def _zap_accepted(self) -> None:
         """ZAP said 200: continue the handshake."""
         raise NotImplementedError
+
+    def _zap_missing(self) -> None:
+        """No ZAP handler exists: by default go on as if ZAP said 200."""
+        self._zap_accepted()
 
     # -- helpers for subclasses ---------------------------------------------
 
