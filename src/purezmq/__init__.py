@@ -94,11 +94,28 @@ def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> N
     raise NotImplementedError("zmq.device / zmq.proxy are not implemented in purezmq yet")
 
 
-def curve_keypair() -> Any:
-    """CURVE comes with the security work; not available yet."""
-    raise NotImplementedError("CURVE is not implemented in purezmq yet")
+def curve_keypair() -> tuple[bytes, bytes]:
+    """Generate a CURVE key pair: ``(public, secret)``, each 40 Z85 characters (bytes).
+
+    Needs PyNaCl (``pip install purezmq[curve]``); raises ImportError without it.
+    """
+    from purezmq.utils import z85
+    from purezmq.zmtp.mechanisms.curve import curve_keypair_raw
+
+    public, secret = curve_keypair_raw()
+    return z85.encode(public), z85.encode(secret)
 
 
-def curve_public(secret_key: bytes) -> Any:
-    """CURVE comes with the security work; not available yet."""
-    raise NotImplementedError("CURVE is not implemented in purezmq yet")
+def curve_public(secret_key: bytes | str) -> bytes:
+    """The Z85 public key (40 bytes) of a Z85 secret key (40 characters)."""
+    from purezmq.utils import z85
+    from purezmq.zmtp.mechanisms.curve import curve_public_raw
+
+    if isinstance(secret_key, str):
+        secret_key = secret_key.encode("ascii")
+    raw = bytes(secret_key)
+    if len(raw) == 41 and raw[40] == 0:
+        raw = raw[:40]
+    if len(raw) != 40:
+        raise ValueError("curve_public() takes a 40-character Z85 secret key")
+    return z85.encode(curve_public_raw(z85.decode(raw)))

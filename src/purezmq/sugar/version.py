@@ -39,9 +39,7 @@ _CAPABILITIES = {
 def has(capability: str) -> bool:
     """Is ``capability`` ("ipc", "curve", "pgm", "draft", ...) available?"""
     if capability == "curve":
-        try:
-            import nacl.bindings  # noqa: F401
-        except ImportError:
-            return False
-        return False  # CURVE mechanism not implemented yet
+        from purezmq.zmtp.mechanisms.curve import HAVE_NACL
+
+        return HAVE_NACL
     return _CAPABILITIES.get(capability, False)

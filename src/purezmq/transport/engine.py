@@ -18,11 +18,21 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
 from purezmq.runtime.iothread import IOThread
-from purezmq.zmtp import ErrorReceived, HandshakeComplete, Ping, ProtocolError, ZmtpConnection
+from purezmq.transport import security
+from purezmq.zmtp import (
+    AuthenticationFailed,
+    ErrorReceived,
+    HandshakeComplete,
+    Ping,
+    ProtocolError,
+    ZapRequest,
+    ZmtpConnection,
+)
 
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
@@ -32,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("purezmq")
 
 READ_SIZE = 256 * 1024
+# Sends closer together than this are left to the loop thread to batch (s).
+DIRECT_GAP = 100e-6
 DRAIN_MSGS = 2048
 
 
@@ -65,12 +77,15 @@ class StreamEngine:
         self.endpoint = endpoint
         self.peer_address = peer_address
         opts = sock.options
+        mechanism, as_server = security.build_mechanism(sock, as_server)
         self.conn = ZmtpConnection(
             socket_type=sock.type_name,
             as_server=as_server,
+            mechanism=mechanism,
             routing_id=bytes(opts.routing_id or b""),
             maxmsgsize=opts.maxmsgsize,
         )
+        self.zap_consulted = False
         self.pipe: Pipe | None = None
         self.sub_commands = sock.type in (C.SUB, C.XSUB)
         self.closed = False
@@ -80,6 +95,7 @@ class StreamEngine:
         self.kick_pending = False
         self.outbuf: memoryview | None = None
         self.wlock = threading.Lock()
+        self.last_kick = 0.0
         self.writer_armed = False
         self.failed: str | None = None  # a write error seen off the loop thread
         # May the application thread write directly? Only when the loop runs
@@ -202,10 +218,32 @@ class StreamEngine:
             self.loop.add_reader(self.fd, self._on_readable)
 
     def _handle_events(self) -> None:
+        while self.conn.events and not self.closed:
+            self._handle_event_batch()
+
+    def _handle_event_batch(self) -> None:
         events = self.conn.events
         self.conn.events = []
         for ev in events:
-            if isinstance(ev, HandshakeComplete):
+            if isinstance(ev, ZapRequest):
+                self._zap_request(ev)
+                if self.closed:
+                    return
+            elif isinstance(ev, AuthenticationFailed):
+                log.info(
+                    "purezmq: %s authentication of %s failed: %s %r",
+                    self.conn.mechanism.name.decode(),
+                    self.peer_address,
+                    ev.status_code,
+                    ev.status_text,
+                )
+                if self.zap_consulted:
+                    self.sock.event(C.EVENT_HANDSHAKE_FAILED_AUTH, ev.status_code, self.endpoint)
+                else:
+                    self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+                self.close()
+                return
+            elif isinstance(ev, HandshakeComplete):
                 self._handshake_done(ev)
                 if self.closed:
                     return
@@ -218,6 +256,34 @@ class StreamEngine:
                 log.warning("purezmq: peer %s sent ERROR: %r", self.peer_address, ev.reason)
                 self.close()
                 return
+
+    def _zap_request(self, ev: ZapRequest) -> None:
+        """A server mechanism wants a ZAP decision (RFC 27)."""
+        if security.zap_handler_exists(self.sock):
+            # Fail closed: never let a peer in that the handler might refuse.
+            log.error(
+                "purezmq: a ZAP handler is bound at inproc://zeromq.zap.01 but purezmq "
+                "cannot consult ZAP handlers yet; refusing %s",
+                self.peer_address,
+            )
+            self.zap_consulted = True
+
+            def answer() -> None:
+                self.conn.zap_reply(500, b"purezmq cannot consult ZAP handlers yet")
+
+        else:
+            answer = self.conn.zap_unavailable
+        with self.wlock:
+            try:
+                answer()
+            except ProtocolError as e:
+                self.conn.data_to_send()
+                error: str | None = str(e)
+            else:
+                error = None
+                self._flush_locked()
+        if error is not None:
+            self._protocol_error(error)
 
     def _handshake_done(self, info: HandshakeComplete) -> None:
         self.handshaken = True
@@ -278,9 +344,18 @@ class StreamEngine:
     # writer in another thread leaves ``_after_write`` work for it.
 
     def kick(self) -> None:
-        """The pipe's outbound queue went non-empty (any thread)."""
+        """The pipe's outbound queue went non-empty (any thread).
+
+        A lone message (request/reply) is written by the caller itself; in a
+        stream of sends (kicks closer than DIRECT_GAP apart) the loop thread
+        writes, so that messages queue up meanwhile and go out in batches.
+        """
+        now = _monotonic()
+        gap = now - self.last_kick
+        self.last_kick = now
         if (
             self.direct
+            and gap > DIRECT_GAP
             and self.handshaken
             and not self.write_blocked
             and not self.closed

@@ -297,7 +297,12 @@ class ZmtpConnection:
         parts = self._wrapped_parts
         for item in items:
             if type(item) is list:
-                raise ProtocolError(f"unwrapped message frame on a {mech.name.decode()} connection")
+                # libzmq sends CURVE MESSAGE commands in plain data frames.
+                if len(item) != 1:
+                    raise ProtocolError(
+                        f"multipart unwrapped message on a {mech.name.decode()} connection"
+                    )
+                item = bytes(item[0])
             flags, payload = mech.unwrap(item)
             if flags & COMMAND:
                 if parts:

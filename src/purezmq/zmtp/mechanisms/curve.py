@@ -36,7 +36,8 @@ Rules this module keeps:
   ZAP_DOMAIN is; with no ZAP handler it accepts the client (libzmq 4.3's
   "Stonehouse" behaviour, verified against libzmq 4.3.5).
 - After the handshake every frame travels in a MESSAGE command
-  (``transforms_traffic``): ``wrap`` and ``unwrap`` use the precomputed
+  (``transforms_traffic``), itself sent in a data frame with flags 0 as
+  libzmq does (libzmq accepts it in a command frame too, and so do we): ``wrap`` and ``unwrap`` use the precomputed
   key of ``crypto_box_beforenm`` (C', s' / S', c').
 
 State machine (``_state``; ERROR from the peer in any state ends it with
@@ -64,7 +65,7 @@ from typing import Any
 
 from ..commands import READY
 from ..errors import ProtocolError
-from ..frames import COMMAND, MORE, Buffer, encode_command
+from ..frames import COMMAND, MORE, Buffer
 from .base import Mechanism
 
 try:
@@ -386,7 +387,10 @@ class CurveMechanism(Mechanism):
         cflags = (1 if flags & MORE else 0) | (2 if flags & COMMAND else 0)
         short = self._next_nonce()
         box = self._seal(_FLAG_BYTES[cflags] + payload, self._tx_prefix + short, self._key)
-        return encode_command(_MESSAGE + short + bytes(box))
+        # libzmq sends MESSAGE in a plain data frame (flags 0) and accepts either.
+        size = 16 + len(box)
+        header = bytes((0, size)) if size < 256 else b"\x02" + size.to_bytes(8, "big")
+        return b"".join((header, _MESSAGE, short, box))
 
     def unwrap(self, body: bytes) -> tuple[int, bytes]:
         """A MESSAGE command body -> ``(flags, payload)``; ProtocolError if bad."""

@@ -130,7 +130,10 @@ class PlainMechanism(Mechanism):
             self._send(encode_body(INITIATE, self._properties))
             self._state = WAIT_READY
         elif state == WAIT_INITIATE and name == INITIATE:
+            from_zap = dict(self.peer_properties)  # ZAP answered before INITIATE
             self._accept_properties(data)
+            for key, value in from_zap.items():
+                self.peer_properties[key] = value
             self._send(encode_ready(self._properties))
             self._state = DONE
             self._complete()
