@@ -6,8 +6,6 @@ peers) and offers pyzmq's API: ``import purezmq as zmq``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from purezmq import constants
 from purezmq.constants import *  # noqa: F403
 from purezmq.error import (

@@ -57,10 +57,12 @@ class _AppLoopReactor(LoopReactor):
 class Context(_SyncContext):
     """Context for creating asyncio-compatible Sockets (pyzmq's zmq.asyncio.Context)."""
 
-    _socket_class = Socket  # type: ignore[assignment]
+    _socket_class = Socket
     _instance = None  # not shared with purezmq.Context.instance()
 
-    def __init__(self, io_threads: int | _SyncContext = 1, shadow: _SyncContext | int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self, io_threads: int | _SyncContext = 1, shadow: _SyncContext | int = 0, **kwargs: Any
+    ) -> None:
         origin = io_threads if isinstance(io_threads, _SyncContext) else shadow
         super().__init__(io_threads, shadow, **kwargs)
         d = self.__dict__
@@ -74,10 +76,10 @@ class Context(_SyncContext):
     def _reactor(self) -> Reactor:
         origin = self.__dict__["_origin"]
         if origin is not None:
-            return origin._reactor()  # type: ignore[no-any-return]
+            return origin._reactor()
         r = self.__dict__["_app_reactor"]
         if r is not None:
-            return r  # type: ignore[no-any-return]
+            return r
         if self._io is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -89,7 +91,7 @@ class Context(_SyncContext):
                     if r is None and self._io is None:
                         r = self.__dict__["_app_reactor"] = _AppLoopReactor(loop)
                 if r is not None:
-                    return r  # type: ignore[no-any-return]
+                    return r
         return super()._reactor()
 
     def term(self) -> None:

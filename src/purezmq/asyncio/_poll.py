@@ -69,7 +69,12 @@ class Poller(_SyncPoller):
             fut.set_exception(e)
         timer = None
         if timeout is not None and timeout > 0 and not fut.done():
-            timer = loop.call_later(timeout / 1000.0, lambda: fut.done() or fut.set_result([]))
+
+            def time_out() -> None:
+                if not fut.done():
+                    fut.set_result([])
+
+            timer = loop.call_later(timeout / 1000.0, time_out)
 
         def cleanup(_: Any) -> None:
             if timer is not None:

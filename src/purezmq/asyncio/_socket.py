@@ -131,7 +131,7 @@ class Socket(_SyncSocket):
         return cls(_from_socket=socket)
 
     @classmethod
-    def shadow(cls: type[T], socket: Any) -> T:  # type: ignore[override]
+    def shadow(cls: type[T], socket: Any) -> T:
         """Like ``from_socket``: purezmq has no C pointers, so shadow a Socket object."""
         if not isinstance(socket, _SyncSocket):
             raise ZMQError(C.ENOTSUP, "purezmq can only shadow a purezmq Socket object")
@@ -142,7 +142,9 @@ class Socket(_SyncSocket):
 
     # -- the waiting machinery -----------------------------------------------------------
 
-    def _enqueue(self, q: deque[_Op], kind: str, args: tuple[Any, ...], timeout_ms: int) -> asyncio.Future[Any]:
+    def _enqueue(
+        self, q: deque[_Op], kind: str, args: tuple[Any, ...], timeout_ms: int
+    ) -> asyncio.Future[Any]:
         loop = _running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         op = _Op(fut, kind, args)
@@ -227,6 +229,8 @@ class Socket(_SyncSocket):
         core: SocketBase = self._core
         sparts = core.sparts
         if more:
+            if not sparts and core.type == C.ROUTER and hasattr(core, "check_route"):
+                core.check_route(parts[0])  # as the sync send: ROUTER_MANDATORY fails here
             sparts.extend(parts)
         else:
             msg = [*sparts, *parts] if sparts else parts
@@ -285,7 +289,9 @@ class Socket(_SyncSocket):
         """Send one frame; returns a Future that resolves once the message is queued."""
         try:
             if routing_id is not None or group is not None:
-                raise ZMQError(C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)")
+                raise ZMQError(
+                    C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
+                )
             if type(data) is not bytes:
                 data = _as_buffer(data, copy)
         except Exception as e:
@@ -293,22 +299,31 @@ class Socket(_SyncSocket):
         return self._send_op([data], flags, track)
 
     def send_multipart(  # type: ignore[override]
-        self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False, **kwargs: Any
+        self,
+        msg_parts: Sequence[Any],
+        flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
+        **kwargs: Any,
     ) -> asyncio.Future[Any]:
         """Send a sequence of frames as one message; returns a Future."""
         try:
-            parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
+            parts = [
+                p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)
+            ]
             if not parts:
                 raise ZMQError(C.EINVAL, "cannot send a message with no frames")
         except Exception as e:
             return _failed(e)
         return self._send_op(parts, flags, track)
 
-    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:  # type: ignore[override]
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:
         """Receive one frame; returns a Future (bytes, or a Frame with copy=False)."""
         return self._recv_op("recv", flags, (copy, None))
 
-    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:  # type: ignore[override]
+    def recv_multipart(  # type: ignore[override]
+        self, flags: int = 0, copy: bool = True, track: bool = False
+    ) -> asyncio.Future[Any]:
         """Receive a whole multipart message; returns a Future of the list of frames."""
         return self._recv_op("recv_multipart", flags, (copy, None))
 
@@ -335,15 +350,15 @@ class Socket(_SyncSocket):
 
     recv_unicode = recv_string  # type: ignore[assignment]
 
-    def recv_pyobj(self, flags: int = 0) -> asyncio.Future[Any]:  # type: ignore[override]
+    def recv_pyobj(self, flags: int = 0) -> asyncio.Future[Any]:
         """Receive a pickled object (only from peers you trust); returns a Future."""
         return self._recv_op("recv", flags, (True, pickle.loads))
 
-    def recv_json(self, flags: int = 0, **kwargs: Any) -> asyncio.Future[Any]:  # type: ignore[override]
+    def recv_json(self, flags: int = 0, **kwargs: Any) -> asyncio.Future[Any]:
         """Receive a JSON message; returns a Future."""
         return self._recv_op("recv", flags, (True, lambda b: jsonapi.loads(b, **kwargs)))
 
-    def recv_serialized(  # type: ignore[override]
+    def recv_serialized(
         self, deserialize: Callable[[list[Any]], Any], flags: int = 0, copy: bool = True
     ) -> asyncio.Future[Any]:
         """Receive a message and return a Future of ``deserialize(frames)``."""

@@ -167,7 +167,8 @@ class Context:
     ) -> Socket:
         """Create a socket of ``socket_type`` (``zmq.PUB``, ...)."""
         if self._closed:
-            raise make_error(C.ETERM)
+            # pyzmq raises ENOTSUP here (not ETERM): keep its behaviour.
+            raise ZMQError(C.ENOTSUP, "the context is terminated: create a new Context")
         cls = socket_class or self._socket_class
         if cls is None:
             from purezmq.sugar.socket import Socket

@@ -130,7 +130,9 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
                     selectors.EVENT_WRITE if f & POLLOUT else 0
                 )
                 if mask:
-                    sel.register(_fileno(s), mask, s)
+                    fd = _fileno(s)
+                    # pyzmq (zmq_poll) reports a non-zmq item by its integer fd.
+                    sel.register(fd, mask, fd)
         while True:
             ready: dict[Any, int] = {}
             for s, f, core in zitems:
@@ -156,7 +158,9 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
                 if ready or left == 0:
                     break
                 waiter.wait(left)
-        order = {s: i for i, (s, _) in enumerate(items)}
+        order = {(s if core else _fileno(s)): i for i, (s, _, core) in enumerate(
+            (s, f, getattr(s, "_core", None)) for s, f in items
+        )}
         return sorted(ready.items(), key=lambda kv: order.get(kv[0], 0))
     finally:
         for _, _, core in zitems:
@@ -182,9 +186,13 @@ def select(
             | (POLLERR if s in xlist else 0)
         )
         p.register(s, flags)
-    got = dict(p.poll(ms))
-    return (
-        [s for s in rlist if got.get(s, 0) & POLLIN],
-        [s for s in wlist if got.get(s, 0) & POLLOUT],
-        [s for s in xlist if got.get(s, 0) & POLLERR],
-    )
+    # As pyzmq: results come from poll, so non-zmq items are integer fds.
+    rl, wl, xl = [], [], []
+    for s, ev in p.poll(ms):
+        if ev & POLLIN:
+            rl.append(s)
+        if ev & POLLOUT:
+            wl.append(s)
+        if ev & POLLERR:
+            xl.append(s)
+    return rl, wl, xl

@@ -431,6 +431,14 @@ class Socket:
             lst[:] = [c for c in lst if c not in closables]
             if not lst:
                 del core.endpoints[other]
+        if what == "disconnect":
+            # As zmq_disconnect: the pipe stops taking messages now (queued ones
+            # still get LINGER to leave), not when the I/O thread closes it.
+            core.process_commands()
+            for c in closables:
+                pipe = getattr(c, "pipe", None)
+                if pipe is not None and pipe in core.pipes:
+                    core.pipe_terminated(pipe)
         linger = core.options.linger
         reactor = self.context._reactor()
         for c in closables:
@@ -475,8 +483,9 @@ class Socket:
             fd.close()
             self._shared["fd"] = None
         if ms is not None:
-            ms.close(0)
-            self._monitor_socket = None
+            # libzmq ends the event stream with MONITOR_STOPPED when the
+            # monitored socket closes: monitor loops wait for it.
+            self.monitor(None)
         ctx._socket_closed(self)
 
     # -- sending ------------------------------------------------------------------------
@@ -501,14 +510,19 @@ class Socket:
         if flags:
             flags = int(flags)
             if flags & _SNDMORE:
+                if not sparts and self._core.type == C.ROUTER:
+                    # libzmq fails the routing-id frame itself (ROUTER_MANDATORY).
+                    self._core.check_route(data)
                 sparts.append(data)
                 return _done_tracker() if track else None
         if sparts:
             msg = [*sparts, data]
+            # Cleared only once sent: after Again the SNDMORE frames stay
+            # pending for the retry, as in libzmq.
+            self._core.send(msg, bool(flags & _NOBLOCK) if flags else False)
             sparts.clear()
         else:
-            msg = [data]
-        self._core.send(msg, bool(flags & _NOBLOCK) if flags else False)
+            self._core.send([data], bool(flags & _NOBLOCK) if flags else False)
         return _done_tracker() if track else None
 
     def send_multipart(
@@ -529,9 +543,10 @@ class Socket:
             sparts.extend(parts)
             return _done_tracker() if track else None
         if sparts:
-            parts = [*sparts, *parts]
-            sparts.clear()
-        self._core.send(parts, bool(flags & _NOBLOCK))
+            self._core.send([*sparts, *parts], bool(flags & _NOBLOCK))
+            sparts.clear()  # only once sent (kept for a retry after Again)
+        else:
+            self._core.send(parts, bool(flags & _NOBLOCK))
         return _done_tracker() if track else None
 
     def send_string(
@@ -633,7 +648,7 @@ class Socket:
         """Receive a frame into ``buffer`` (truncating); returns the frame's full size."""
         view = memoryview(buffer).cast("B")
         if view.readonly:
-            raise TypeError("recv_into needs a writable buffer")
+            raise BufferError("recv_into needs a writable buffer")  # as pyzmq
         if nbytes < 0:
             raise ValueError(f"nbytes must be non-negative: {nbytes}")
         n = nbytes or len(view)
@@ -650,7 +665,7 @@ class Socket:
     def poll(self, timeout: int | None = None, flags: int = C.POLLIN) -> int:
         """Wait up to ``timeout`` ms for ``flags`` events; returns the events seen."""
         if self._core.closed:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+            raise ZMQError(C.ENOTSUP, "socket is closed")  # pyzmq's errno here
         from purezmq.sugar.poll import Poller
 
         p = Poller()
@@ -666,10 +681,11 @@ class Socket:
         core.monitor = None
         if old is not None:
             # libzmq sends a last MONITOR_STOPPED event before closing the stream.
-            try:
-                old._core.send([struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True)
-            except ZMQError:
-                pass
+            with self.__dict__.get("_monitor_lock") or threading.Lock():  # vs a hook running now
+                try:
+                    old._core.send([struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True)
+                except ZMQError:
+                    pass
             old.close(linger=-1)
             self._monitor_socket = None
         if addr is None:
@@ -678,7 +694,7 @@ class Socket:
         mon.bind(addr)
         self._monitor_socket = mon
         mcore = mon._core
-        lock = threading.Lock()
+        lock = self._monitor_lock = threading.Lock()
 
         def hook(event: int, value: int, endpoint: str) -> None:
             if event & events:

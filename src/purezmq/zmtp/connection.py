@@ -300,10 +300,16 @@ class ZmtpConnection:
                 # libzmq sends CURVE MESSAGE commands in plain data frames.
                 if len(item) != 1:
                     raise ProtocolError(
-                        f"multipart unwrapped message on a {mech.name.decode()} connection"
+                        f"unwrapped message frame on a {mech.name.decode()} connection"
                     )
-                item = bytes(item[0])
-            flags, payload = mech.unwrap(item)
+                try:
+                    flags, payload = mech.unwrap(bytes(item[0]))
+                except ProtocolError as exc:
+                    raise ProtocolError(
+                        f"unwrapped message frame on a {mech.name.decode()} connection: {exc}"
+                    ) from None
+            else:
+                flags, payload = mech.unwrap(item)
             if flags & COMMAND:
                 if parts:
                     raise ProtocolError("command frame inside a multipart message")

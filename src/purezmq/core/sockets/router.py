@@ -93,6 +93,15 @@ class Router(SocketBase):
         pipe.write(msg[1:])
         return True
 
+    def check_route(self, rid: Any) -> None:
+        """The first frame of a message sent with SNDMORE: EHOSTUNREACH now, as libzmq."""
+        if self.options.router_mandatory:
+            if self.mailbox:
+                self.process_commands()
+            self._check()
+            if bytes(rid) not in self.outpipes:
+                raise ZMQError(C.EHOSTUNREACH, f"no peer with routing id {bytes(rid)!r}")
+
     def xrecv(self) -> Msg | None:
         msg = self.fq.recv()
         if msg is None:

@@ -68,6 +68,7 @@ from ..errors import ProtocolError
 from ..frames import COMMAND, MORE, Buffer
 from .base import Mechanism
 
+_nacl: Any
 try:
     from nacl import bindings as _nacl
     from nacl.exceptions import CryptoError as _CryptoError
@@ -112,9 +113,7 @@ _FLAG_BYTES = (b"\x00", b"\x01", b"\x02", b"\x03")
 _pack_nonce = struct.Struct(">Q").pack
 _unpack_nonce = struct.Struct(">Q").unpack_from
 
-_INSTALL_HINT = (
-    "the CURVE security mechanism needs PyNaCl (libsodium): pip install purezmq[curve]"
-)
+_INSTALL_HINT = "the CURVE security mechanism needs PyNaCl (libsodium): pip install purezmq[curve]"
 
 
 def _require_nacl() -> Any:
@@ -126,7 +125,8 @@ def _require_nacl() -> Any:
 
 def curve_keypair_raw() -> tuple[bytes, bytes]:
     """A new long-term key pair ``(public, secret)``, 32 raw octets each."""
-    return tuple(_require_nacl().crypto_box_keypair())  # type: ignore[return-value]
+    public, secret = _require_nacl().crypto_box_keypair()
+    return bytes(public), bytes(secret)
 
 
 def curve_public_raw(secret: bytes) -> bytes:

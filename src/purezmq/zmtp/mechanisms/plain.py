@@ -66,7 +66,9 @@ def encode_hello(username: bytes, password: bytes) -> bytes:
     """PLAIN HELLO body."""
     if len(username) > 255 or len(password) > 255:
         raise ValueError("PLAIN user name and password are at most 255 octets each")
-    return encode_body(HELLO, bytes((len(username),)) + username + bytes((len(password),)) + password)
+    return encode_body(
+        HELLO, bytes((len(username),)) + username + bytes((len(password),)) + password
+    )
 
 
 def decode_hello(data: bytes) -> tuple[bytes, bytes]:
