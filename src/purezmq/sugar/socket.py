@@ -441,7 +441,13 @@ class Socket:
                     core.pipe_terminated(pipe)
         linger = core.options.linger
         reactor = self.context._reactor()
+        core.process_commands()
         for c in closables:
+            # Stop routing to a disconnected peer now, not when the I/O thread
+            # gets to it; what it has queued still gets LINGER to go out.
+            pipe = getattr(c, "pipe", None)
+            if pipe is not None:
+                core.pipe_terminated(pipe)
             reactor.call(c.close, linger)
 
     def unbind(self, addr: str | bytes) -> None:
