@@ -436,18 +436,12 @@ class Socket:
             # still get LINGER to leave), not when the I/O thread closes it.
             core.process_commands()
             for c in closables:
-                pipe = getattr(c, "pipe", None)
-                if pipe is not None and pipe in core.pipes:
-                    core.pipe_terminated(pipe)
+                cpipe = getattr(c, "pipe", None)
+                if cpipe is not None and cpipe in core.pipes:
+                    core.pipe_terminated(cpipe)
         linger = core.options.linger
         reactor = self.context._reactor()
-        core.process_commands()
         for c in closables:
-            # Stop routing to a disconnected peer now, not when the I/O thread
-            # gets to it; what it has queued still gets LINGER to go out.
-            pipe = getattr(c, "pipe", None)
-            if pipe is not None:
-                core.pipe_terminated(pipe)
             reactor.call(c.close, linger)
 
     def unbind(self, addr: str | bytes) -> None:
@@ -518,7 +512,7 @@ class Socket:
             if flags & _SNDMORE:
                 if not sparts and self._core.type == C.ROUTER:
                     # libzmq fails the routing-id frame itself (ROUTER_MANDATORY).
-                    self._core.check_route(data)
+                    self._core.check_route(data)  # type: ignore[attr-defined]
                 sparts.append(data)
                 return _done_tracker() if track else None
         if sparts:
