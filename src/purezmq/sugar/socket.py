@@ -442,7 +442,12 @@ class Socket:
         linger = core.options.linger
         reactor = self.context._reactor()
         for c in closables:
-            reactor.call(c.close, linger)
+            if isinstance(c, Listener):
+                # Synchronous, so the port is free when unbind() returns
+                # (unbind-then-rebind of the same address is common).
+                reactor.call_sync(c.close, linger, timeout=10)
+            else:
+                reactor.call(c.close, linger)
 
     def unbind(self, addr: str | bytes) -> None:
         """Stop accepting on ``addr`` and drop the connections accepted there."""
