@@ -453,8 +453,25 @@ def _good_peer_still_served(pull, push, tag):
     [
         pytest.param(b"\x01\x02garbage" * 20, id="garbage"),
         pytest.param(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", id="http"),
-        pytest.param(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"BOGUS".ljust(20, b"\x00") + b"\x00" * 32, id="bad-mechanism"),
-        pytest.param(b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"NULL".ljust(20, b"\x00") + b"\x00" * 32 + b"\x04\x05HELLO", id="bad-command"),
+        pytest.param(
+            b"\xff"
+            + b"\x00" * 8
+            + b"\x7f"
+            + b"\x03\x01"
+            + b"BOGUS".ljust(20, b"\x00")
+            + b"\x00" * 32,
+            id="bad-mechanism",
+        ),
+        pytest.param(
+            b"\xff"
+            + b"\x00" * 8
+            + b"\x7f"
+            + b"\x03\x01"
+            + b"NULL".ljust(20, b"\x00")
+            + b"\x00" * 32
+            + b"\x04\x05HELLO",
+            id="bad-command",
+        ),
     ],
 )
 def test_bad_input_drops_that_connection_only(ctx, junk):

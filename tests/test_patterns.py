@@ -220,8 +220,10 @@ def test_rep_fair_queues_requests(ctx, transport):
         rep.send(b"re-" + req)
     for k in range(0, 9, 3):
         assert sorted(g[:1] for g in got[k : k + 3]) == [b"a", b"b", b"c"], got
-    for name, d in zip((b"a", b"b", b"c"), dealers):
-        assert [d.recv_multipart() for _ in range(3)] == [[b"", b"re-" + name + b"%d" % i] for i in range(3)]
+    for name, d in zip((b"a", b"b", b"c"), dealers, strict=True):
+        assert [d.recv_multipart() for _ in range(3)] == [
+            [b"", b"re-" + name + b"%d" % i] for i in range(3)
+        ]
 
 
 def test_rep_replies_to_the_right_requester(ctx, transport):
@@ -937,3 +939,61 @@ def test_without_immediate_messages_queue_for_unconnected_peer(ctx):
         assert nothing(pull, 100)
     finally:
         lsock.close()
+
+
+# -- peers going away ---------------------------------------------------------------------------
+
+
+def test_router_mandatory_unreachable_after_peer_leaves(ctx, transport):
+    router = mk(ctx, zmq.ROUTER, router_mandatory=1)
+    ep = bind(router, transport)
+    dealer = mk(ctx, zmq.DEALER, routing_id=b"D")
+    dealer.connect(ep)
+    dealer.send(b"hi")
+    assert router.recv_multipart() == [b"D", b"hi"]
+    router.send_multipart([b"D", b"ok"])
+    assert dealer.recv() == b"ok"
+    dealer.close()
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            router.send_multipart([b"D", b"anyone?"], zmq.NOBLOCK)
+        except zmq.ZMQError as e:
+            assert e.errno == zmq.EHOSTUNREACH
+            break
+        assert time.monotonic() < deadline, "ROUTER still routes to a closed peer"
+        time.sleep(0.005)
+
+
+def test_xpub_sees_cancel_when_subscriber_leaves(ctx, transport):
+    xpub = mk(ctx, zmq.XPUB)
+    ep = bind(xpub, transport)
+    sub = mk(ctx, zmq.SUB)
+    sub.connect(ep)
+    sub.subscribe(b"t")
+    assert xpub.recv() == b"\x01t"
+    sub.close()
+    assert xpub.recv() == b"\x00t"
+
+
+def test_sub_resubscribes_after_publisher_restart(ctx):
+    pub = mk(ctx, zmq.PUB)
+    ep = bind(pub, "tcp")
+    sub = mk(ctx, zmq.SUB, reconnect_ivl=20)
+    sub.subscribe(b"t")
+    sub.connect(ep)
+    sync_sub(pub, sub, b"t")
+    pub.close()
+    pub2 = mk(ctx, zmq.PUB)
+    deadline = time.monotonic() + 3
+    while True:  # the old listener closes on the I/O thread
+        try:
+            pub2.bind(ep)
+            break
+        except zmq.ZMQError as e:
+            assert e.errno == zmq.EADDRINUSE and time.monotonic() < deadline
+            time.sleep(0.01)
+    sync_sub(pub2, sub, b"t")  # the subscription was sent again on reconnect
+    pub2.send(b"x")
+    pub2.send(b"t-end")
+    assert collect(sub, b"t-end") == [b"t-end"]

@@ -445,7 +445,7 @@ def test_subscribe_unsubscribe_str(ctx):
     sub.subscribe(b"other")
     sub.setsockopt_string(zmq.SUBSCRIBE, "third")
     sub.unsubscribe("other")
-    for t in ("other".encode(), "tópic-1".encode(), b"third-1"):
+    for t in (b"other", "tópic-1".encode(), b"third-1"):
         pub.send(t)
     assert sub.recv() == "tópic-1".encode()
     assert sub.recv() == b"third-1"
@@ -546,7 +546,7 @@ def test_bind_context_manager_unbinds(ctx):
 def test_connect_context_manager_disconnects(ctx):
     pulls = [mk(ctx, zmq.PULL) for _ in range(2)]
     eps = [inproc(), inproc()]
-    for p, ep in zip(pulls, eps):
+    for p, ep in zip(pulls, eps, strict=True):
         p.bind(ep)
     push = mk(ctx, zmq.PUSH)
     push.connect(eps[0])
@@ -606,7 +606,12 @@ def test_unbind_tcp_drops_listener(ctx):
 def test_wrong_direction_enotsup(ctx):
     sub, pub = mk(ctx, zmq.SUB), mk(ctx, zmq.PUB)
     push, pull = mk(ctx, zmq.PUSH), mk(ctx, zmq.PULL)
-    for s, op in ((sub, lambda s: s.send(b"x")), (pub, lambda s: s.recv()), (push, lambda s: s.recv()), (pull, lambda s: s.send(b"x"))):
+    for s, op in (
+        (sub, lambda s: s.send(b"x")),
+        (pub, lambda s: s.recv()),
+        (push, lambda s: s.recv()),
+        (pull, lambda s: s.send(b"x")),
+    ):
         with pytest.raises(zmq.ZMQError) as e:
             op(s)
         assert e.value.errno == zmq.ENOTSUP

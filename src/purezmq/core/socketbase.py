@@ -41,6 +41,7 @@ from purezmq.error import ZMQError, make_error
 MonitorHook = Callable[[int, int, str], None]
 
 _EAGAIN = int(C.EAGAIN)
+_poll = getattr(select, "poll", None)
 
 
 class Watcher(Protocol):
@@ -71,13 +72,27 @@ class Signal:
         except (BlockingIOError, OSError):
             pass  # already signalled (counter/buffer full) or closed
 
+    wake = set  # a Signal is also a Watcher
+
     def wait(self, timeout: float | None) -> None:
         """Sleep until set or ``timeout`` seconds; clears the signal. Ctrl-C interrupts."""
-        select.select([self.rfd], [], [], timeout)
+        if _poll is not None:  # poll, not select: fds above FD_SETSIZE are fine
+            p = _poll()
+            p.register(self.rfd, select.POLLIN)
+            p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
+        else:  # pragma: no cover - Windows
+            select.select([self.rfd], [], [], timeout)
+        self.drain()
+
+    def drain(self) -> None:
+        """Clear the signal without waiting."""
         try:
             os.read(self.rfd, 4096)
         except (BlockingIOError, OSError):
             pass
+
+    def fileno(self) -> int:
+        return self.rfd
 
     def close(self) -> None:
         if self._keep:

@@ -9,12 +9,12 @@ socket wakes it or the timeout passes. Raw file descriptors (anything with
 from __future__ import annotations
 
 import selectors
-import socket as _socket
 import threading
 import time
 from typing import Any
 
 from purezmq import constants as C
+from purezmq.core.socketbase import Signal
 from purezmq.error import ZMQError
 from purezmq.sugar.socket import Socket
 
@@ -33,32 +33,6 @@ class _ThreadWaiter:
     def wait(self, timeout: float | None) -> None:
         self.event.wait(timeout)
         self.event.clear()
-
-
-class _FDWaiter:
-    """Wake-up that a selector can watch next to raw file descriptors."""
-
-    def __init__(self) -> None:
-        self.r, self.w = _socket.socketpair()
-        self.r.setblocking(False)
-        self.w.setblocking(False)
-
-    def wake(self) -> None:
-        try:
-            self.w.send(b"x")
-        except OSError:
-            pass
-
-    def drain(self) -> None:
-        try:
-            while self.r.recv(4096):
-                pass
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.r.close()
-        self.w.close()
 
 
 def _fileno(obj: Any) -> int:
@@ -117,14 +91,14 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
         (s, f, _zmq_core(s)) for s, f in items if isinstance(s, Socket) or hasattr(s, "_core")
     ]
     fitems = [(s, f) for s, f in items if not (isinstance(s, Socket) or hasattr(s, "_core"))]
-    waiter: Any = _FDWaiter() if fitems else _ThreadWaiter()
+    waiter: Any = Signal() if fitems else _ThreadWaiter()
     sel = None
     for _, _, core in zitems:
         core.add_watcher(waiter)
     try:
         if fitems:
             sel = selectors.DefaultSelector()
-            sel.register(waiter.r, selectors.EVENT_READ)
+            sel.register(waiter.rfd, selectors.EVENT_READ)
             for s, f in fitems:
                 mask = (selectors.EVENT_READ if f & POLLIN else 0) | (
                     selectors.EVENT_WRITE if f & POLLOUT else 0
@@ -145,7 +119,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if sel is not None:
                 for key, mask in sel.select(0 if ready else left):
-                    if key.fileobj is waiter.r:
+                    if key.fileobj == waiter.rfd:
                         waiter.drain()
                         continue
                     ev = (POLLIN if mask & selectors.EVENT_READ else 0) | (
@@ -167,7 +141,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             core.remove_watcher(waiter)
         if sel is not None:
             sel.close()
-        if isinstance(waiter, _FDWaiter):
+        if isinstance(waiter, Signal):
             waiter.close()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import pickle
-import socket as _socket
 import struct
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
 from purezmq.core.options import OPTIONS
-from purezmq.core.socketbase import SocketBase
+from purezmq.core.socketbase import Signal, SocketBase
 from purezmq.error import ZMQBindError, ZMQError, make_error
 from purezmq.sugar.frame import Frame, MessageTracker, _done_tracker
 from purezmq.transport.connecter import Connecter
@@ -60,34 +59,23 @@ def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
     return view
 
 
-class _FDSignal:
+class _FDSignal(Signal):
     """The socket's FD: readable whenever EVENTS may have changed (edge-triggered)."""
 
+    __slots__ = ("signaled",)
+
     def __init__(self) -> None:
-        self.r, self.w = _socket.socketpair()
-        self.r.setblocking(False)
-        self.w.setblocking(False)
+        super().__init__()
         self.signaled = False
 
     def wake(self) -> None:
         if not self.signaled:
             self.signaled = True
-            try:
-                self.w.send(b"x")
-            except OSError:
-                pass
+            self.set()
 
     def drain(self) -> None:
         self.signaled = False
-        try:
-            while self.r.recv(4096):
-                pass
-        except OSError:
-            pass
-
-    def close(self) -> None:
-        self.r.close()
-        self.w.close()
+        super().drain()
 
 
 class _EndpointContext:
@@ -302,7 +290,7 @@ class Socket:
             fd = self._shared["fd"] = _FDSignal()
             self._core.add_watcher(fd)
             fd.wake()
-        return fd.r.fileno()
+        return fd.fileno()
 
     FD = property(fileno)
 
