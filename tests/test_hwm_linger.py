@@ -20,12 +20,7 @@ import purezmq as zmq
 
 pytestmark = pytest.mark.timeout(20)
 
-
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
+# ``ctx`` (tests/conftest.py): a fresh purezmq Context, destroyed with linger 0.
 
 
 @pytest.fixture

@@ -22,15 +22,10 @@ import purezmq as zmq
 
 pytestmark = pytest.mark.timeout(20)
 
+# ``ctx`` (tests/conftest.py): a fresh purezmq Context, destroyed with linger 0.
+
 TRANSPORTS = ["inproc", "tcp"]
 _names = itertools.count()
-
-
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
 
 
 @pytest.fixture(params=TRANSPORTS)

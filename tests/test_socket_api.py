@@ -22,14 +22,9 @@ import purezmq as zmq
 
 pytestmark = pytest.mark.timeout(20)
 
+# ``ctx`` (tests/conftest.py): a fresh purezmq Context, destroyed with linger 0.
+
 _names = itertools.count()
-
-
-@pytest.fixture
-def ctx():
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
 
 
 def mk(ctx, kind, **opts):
