@@ -15,6 +15,7 @@ import threading
 import time
 
 import pytest
+from helpers import mk
 
 import purezmq as zmq
 
@@ -29,16 +30,6 @@ def ctx2():
     c = zmq.Context()
     yield c
     c.destroy(linger=0)
-
-
-def mk(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = 2000
-    s.sndtimeo = 2000
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
 
 
 def tcp_bind(sock):

@@ -17,6 +17,7 @@ import struct
 import time
 
 import pytest
+from helpers import mk
 
 import purezmq as zmq
 
@@ -31,17 +32,6 @@ _names = itertools.count()
 @pytest.fixture(params=TRANSPORTS)
 def transport(request):
     return request.param
-
-
-def mk(ctx, kind, **opts):
-    """A socket with bounded blocking calls (and LINGER 0 for quick teardown)."""
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = 2000
-    s.sndtimeo = 2000
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
 
 
 def bind(sock, transport):

@@ -17,6 +17,7 @@ import threading
 import time
 
 import pytest
+from helpers import mk
 
 import purezmq as zmq
 
@@ -25,16 +26,6 @@ pytestmark = pytest.mark.timeout(20)
 # ``ctx`` (tests/conftest.py): a fresh purezmq Context, destroyed with linger 0.
 
 _names = itertools.count()
-
-
-def mk(ctx, kind, **opts):
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = 2000
-    s.sndtimeo = 2000
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
 
 
 def inproc():
