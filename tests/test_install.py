@@ -15,6 +15,17 @@ PROGRAM = textwrap.dedent(
 
     import zmq
     import zmq.utils.z85
+    import zmq.asyncio
+    from zmq.utils import jsonapi
+    import purezmq.asyncio
+    assert zmq.asyncio is purezmq.asyncio and zmq.asyncio.Socket is purezmq.asyncio.Socket
+    assert jsonapi is purezmq.utils.jsonapi
+    try:
+        import zmq.no_such_module
+    except ImportError:
+        pass
+    else:
+        raise AssertionError("zmq.no_such_module imported")
     from zmq import Context, PUSH, PULL
     from zmq.error import Again
 

@@ -1,22 +1,47 @@
-"""``install_as_zmq()``: make ``import zmq`` resolve to purezmq."""
+"""``install_as_zmq()``: make ``import zmq`` resolve to purezmq.
+
+A meta path finder maps every ``zmq.X`` import to the already-imported (or
+freshly imported) ``purezmq.X`` module object, so ``import zmq.auth.thread``
+or ``from zmq.eventloop import zmqstream`` give purezmq's modules -- never a
+second copy of the same file under another name.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
+from types import ModuleType
+from typing import Any
 
-_SUBMODULES = ("constants", "error", "utils", "utils.z85", "utils.jsonapi", "sugar")
-_OPTIONAL = (
-    "asyncio",
-    "eventloop",
-    "green",
-    "auth",
-    "devices",
-    "log",
-    "ssh",
-    "decorators",
-    "utils.monitor",
-)
+_PREFIX = "zmq."
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Hands out ``purezmq.X`` as the module for ``zmq.X``."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module: ModuleType) -> None:
+        """The target module was executed when it was imported."""
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    """Finds ``zmq.X`` as ``purezmq.X`` (ImportError if purezmq has no X)."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if not fullname.startswith(_PREFIX):
+            return None
+        real = "purezmq." + fullname[len(_PREFIX) :]
+        if importlib.util.find_spec(real) is None:
+            return None
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
 
 
 def install_as_zmq() -> None:
@@ -24,14 +49,14 @@ def install_as_zmq() -> None:
 
     Run it before anything imports ``zmq``, so unmodified pyzmq programs use
     purezmq: ``import purezmq; purezmq.install_as_zmq(); import zmq``.
+    Submodules (``zmq.asyncio``, ``zmq.auth.thread``, ``zmq.eventloop.zmqstream``,
+    ...) resolve on import to the matching ``purezmq`` modules.
     """
     import purezmq
 
     sys.modules["zmq"] = purezmq
-    for name in _SUBMODULES:
-        sys.modules[f"zmq.{name}"] = importlib.import_module(f"purezmq.{name}")
-    for name in _OPTIONAL:
-        try:
-            sys.modules[f"zmq.{name}"] = importlib.import_module(f"purezmq.{name}")
-        except ImportError:
-            pass
+    for name, module in list(sys.modules.items()):
+        if name.startswith("purezmq."):
+            sys.modules["zmq." + name[len("purezmq.") :]] = module
+    if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AliasFinder())
