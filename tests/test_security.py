@@ -380,30 +380,3 @@ def test_plain_purezmq_server_without_handler_refuses(ctx: Any, lzctx: Any) -> N
     finally:
         server.close()
         client.close()
-
-
-def test_purezmq_server_with_zap_handler_fails_closed(ctx: Any, lzctx: Any) -> None:
-    """A bound ZAP handler is not consulted yet: CURVE clients are refused, not let in."""
-    zmq = pytest.importorskip("zmq")
-    handler = _setup(ctx.socket(purezmq.REP))
-    spub, ssec = zmq.curve_keypair()
-    cpub, csec = zmq.curve_keypair()
-    server = _setup(ctx.socket(purezmq.REP))
-    client = _setup(lzctx.socket(zmq.REQ))
-    try:
-        handler.bind("inproc://zeromq.zap.01")
-        server.curve_server = True
-        server.curve_secretkey = ssec
-        client.curve_serverkey = spub
-        client.curve_publickey = cpub
-        client.curve_secretkey = csec
-        port = server.bind_to_random_port("tcp://127.0.0.1")
-        server.rcvtimeo = 500
-        client.connect(f"tcp://127.0.0.1:{port}")
-        client.send(b"ping")
-        with pytest.raises(purezmq.Again):
-            server.recv()
-    finally:
-        handler.close()
-        server.close()
-        client.close()

@@ -428,7 +428,8 @@ def zap_pair() -> tuple[ZmtpConnection, ZmtpConnection, ZapRequest]:
 
 def test_zap_request_contents() -> None:
     _, _, req = zap_pair()
-    assert req == ZapRequest(domain="global", mechanism=b"NULL", credentials=(), identity=b"id")
+    # NULL asks at once, before the peer's READY (as libzmq): no Identity known yet.
+    assert req == ZapRequest(domain="global", mechanism=b"NULL", credentials=(), identity=b"")
 
 
 def test_zap_accepted() -> None:
@@ -472,9 +473,27 @@ def test_zap_reply_without_request() -> None:
         b.zap_reply(200)
 
 
-def test_null_client_never_asks_zap() -> None:
-    a = ZmtpConnection(socket_type="PAIR", mechanism=NullMechanism(zap_domain="d"))
-    b = ZmtpConnection(socket_type="PAIR", as_server=True, mechanism=NullMechanism(zap_domain=""))
+def test_null_without_domain_never_asks_zap() -> None:
+    a = ZmtpConnection(socket_type="PAIR", mechanism=NullMechanism(zap_domain=""))
+    b = ZmtpConnection(socket_type="PAIR", as_server=True, mechanism=NullMechanism())
+    pump(a, b)
+    assert a.handshake_complete and b.handshake_complete
+    assert not [e for e in a.events + b.events if isinstance(e, ZapRequest)]
+
+
+def test_null_both_sides_with_domain_ask_zap_without_deadlock() -> None:
+    """libzmq's NULL asks ZAP on whichever side has a domain, connecting ones too."""
+    a = ZmtpConnection(socket_type="PAIR", mechanism=NullMechanism(zap_domain="a"))
+    b = ZmtpConnection(socket_type="PAIR", as_server=True, mechanism=NullMechanism(zap_domain="b"))
+    pump(a, b)
+    assert [e.domain for e in a.events if isinstance(e, ZapRequest)] == ["a"]
+    assert [e.domain for e in b.events if isinstance(e, ZapRequest)] == ["b"]
+    a.events.clear()
+    b.events.clear()
+    a.zap_reply(200)
+    pump(a, b)
+    assert not a.handshake_complete and not b.handshake_complete  # b's READY is held back
+    b.zap_reply(200)
     pump(a, b)
     assert a.handshake_complete and b.handshake_complete
 

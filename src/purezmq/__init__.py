@@ -23,6 +23,7 @@ from purezmq.install import install_as_zmq
 from purezmq.sugar.context import Context
 from purezmq.sugar.frame import Frame, Message, MessageTracker
 from purezmq.sugar.poll import Poller, select
+from purezmq.sugar.proxy import device, proxy, proxy_steerable
 from purezmq.sugar.socket import Socket
 from purezmq.sugar.version import (
     __version__,
@@ -59,6 +60,7 @@ __all__ = [
     "has",
     "install_as_zmq",
     "proxy",
+    "proxy_steerable",
     "pyzmq_version",
     "pyzmq_version_info",
     "select",
@@ -80,16 +82,6 @@ def get_includes() -> list[str]:
 def get_library_dirs() -> list[str]:
     """pyzmq returns C library directories; purezmq has no C (an empty list)."""
     return []
-
-
-def device(device_type: int, frontend: Socket, backend: Socket) -> None:
-    """Not in purezmq yet: devices and proxies come with the roadmap's step 4."""
-    raise NotImplementedError("zmq.device / zmq.proxy are not implemented in purezmq yet")
-
-
-def proxy(frontend: Socket, backend: Socket, capture: Socket | None = None) -> None:
-    """Not in purezmq yet: devices and proxies come with the roadmap's step 4."""
-    raise NotImplementedError("zmq.device / zmq.proxy are not implemented in purezmq yet")
 
 
 def curve_keypair() -> tuple[bytes, bytes]:

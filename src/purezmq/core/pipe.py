@@ -43,6 +43,24 @@ class PipePeer(Protocol):
     def disconnect(self) -> None:
         """Drop the connection (a refused or handed-over peer)."""
 
+    # Reading in the socket's own thread (tcp/ipc engines of a sync Context;
+    # others answer -1 / do nothing). See transport/engine.py.
+
+    def direct_fd(self) -> int:
+        """An fd a blocking recv may poll and then ``read_direct``, or -1."""
+
+    def set_waiting(self, waiting: bool) -> None:
+        """The socket's thread starts/stops polling ``direct_fd``."""
+
+    def read_direct(self) -> None:
+        """Read, decode and push what the fd has (socket's thread; non-blocking)."""
+
+    def read_owned(self) -> None:
+        """``read_direct`` if the I/O loop left reading to the socket's thread."""
+
+    def reclaim(self) -> None:
+        """Let the I/O loop read again now (watchers want to hear of input)."""
+
 
 class Pipe:
     """A socket's end of a bidirectional, HWM-bounded message channel."""

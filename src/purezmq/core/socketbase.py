@@ -14,6 +14,11 @@ Rules this module keeps:
   several times cheaper in CPython than a Condition hand-off. Other waiters
   (pollers, the FD, asyncio futures) register a ``Watcher`` whose ``wake()``
   must not block.
+- A thread blocked in ``recv`` on a socket with few tcp/ipc connections
+  (at most ``DIRECT_MAX``, and no watchers) also polls the connections' own
+  fds (``PipePeer.direct_fd``) and reads them itself (``read_direct``): no
+  hop through the I/O thread. See "Reading in the application thread" in
+  transport/engine.py for how the I/O loop stays out of the way.
 
 A socket type subclasses this and fills in the hooks, as libzmq's do:
 ``xattach_pipe``, ``xpipe_terminated``, ``xread_activated``,
@@ -42,6 +47,9 @@ MonitorHook = Callable[[int, int, str], None]
 
 _EAGAIN = int(C.EAGAIN)
 _poll = getattr(select, "poll", None)
+_POLLIN = getattr(select, "POLLIN", 1)
+# A blocking recv reads the connections itself when the socket has at most this many pipes.
+DIRECT_MAX = 8
 
 
 class Watcher(Protocol):
@@ -142,6 +150,11 @@ class SocketBase:
         self.reaped = threading.Event()
         # Listener engines and connecters still running (I/O loop thread only).
         self.live: set[object] = set()
+        # Did the socket wait for input since its last send? Then the next
+        # send is a reply/request and engines write it directly (engine.kick).
+        self.pingpong = False
+        # The poll object of the last direct wait, with the connection fds it watches.
+        self._dpoll: tuple[list[int], Any] | None = None
 
     @property
     def last_pipe(self) -> Pipe | None:
@@ -235,10 +248,10 @@ class SocketBase:
     # -- application side --------------------------------------------------------------
 
     def _check(self) -> None:
+        if self.ctx_terminated:  # first: destroy() closes sockets other threads block in
+            raise make_error(C.ETERM)
         if self.closed:
             raise ZMQError(C.ENOTSOCK, "socket is closed")
-        if self.ctx_terminated:
-            raise make_error(C.ETERM)
 
     def send(self, msg: Msg, nonblock: bool = False, timeout: int | None = None) -> None:
         """Send a whole multipart message, waiting (up to SNDTIMEO) at HWM."""
@@ -247,12 +260,14 @@ class SocketBase:
         if self.closed or self.ctx_terminated:
             self._check()
         if self.xsend(msg):
+            self.pingpong = False
             return
         if timeout is None:
             timeout = self.options.sndtimeo
         if nonblock or timeout == 0:
             raise make_error(_EAGAIN)
         self._wait(lambda: self.xsend(msg), timeout)
+        self.pingpong = False
 
     def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
         """Receive a whole multipart message, waiting up to RCVTIMEO."""
@@ -266,11 +281,88 @@ class SocketBase:
         if timeout is None:
             timeout = self.options.rcvtimeo
         if nonblock or timeout == 0:
+            if self._read_owned():
+                msg = self.xrecv()
+                if msg is not None:
+                    return msg
             raise make_error(_EAGAIN)
-        return self._wait(self.xrecv, timeout)
+        msg = self._wait(self.xrecv, timeout, True)
+        self.pingpong = True
+        return msg
 
-    def _wait(self, attempt: Callable[[], Any], timeout: int) -> Any:
-        """Sleep until notified, process commands, retry ``attempt`` until it succeeds."""
+    def _read_owned(self) -> bool:
+        """Read connections the I/O loop left to this thread (see engine.py); any read?"""
+        if len(self.pipes) > DIRECT_MAX or self.watchers:
+            return False
+        n = len(self.mailbox)
+        for pipe in self.pipes:
+            peer = pipe.peer
+            if peer is not None:
+                peer.read_owned()
+        if len(self.mailbox) != n:
+            self.process_commands()
+            return True
+        return False
+
+    def _direct_peers(self) -> list[tuple[int, Any]] | None:
+        """(fd, peer) of the connections a blocking recv may read itself, if any."""
+        pipes = self.pipes
+        if len(pipes) > DIRECT_MAX or self.watchers or _poll is None:
+            return None
+        peers = None
+        for pipe in pipes:
+            peer = pipe.peer
+            if peer is not None:
+                fd = peer.direct_fd()
+                if fd >= 0:
+                    if peers is None:
+                        peers = [(fd, peer)]
+                    else:
+                        peers.append((fd, peer))
+        return peers
+
+    def _wait_direct(
+        self, sig: Signal, peers: list[tuple[int, Any]], timeout: float | None
+    ) -> None:
+        """Sleep on the wake-up fd and the connections' fds; read those that are readable."""
+        key = [fd for fd, _ in peers]
+        cached = self._dpoll
+        if cached is not None and cached[0] == key:
+            p = cached[1]
+        else:
+            assert _poll is not None
+            p = _poll()
+            p.register(sig.rfd, _POLLIN)
+            for fd in key:
+                p.register(fd, _POLLIN)
+            self._dpoll = (key, p)
+        for _fd, peer in peers:
+            peer.set_waiting(True)
+        try:
+            ready = p.poll(None if timeout is None else max(0, int(timeout * 1000 + 0.999)))
+            # What our own reads post needs no wake-up: the caller processes
+            # the mailbox before it sleeps again.
+            self.nwaiters -= 1
+            try:
+                for fd, _ev in ready:
+                    if fd == sig.rfd:
+                        sig.drain()
+                        continue
+                    for pfd, peer in peers:
+                        if pfd == fd:
+                            peer.read_direct()
+                            break
+            finally:
+                self.nwaiters += 1
+        finally:
+            for _fd, peer in peers:
+                peer.set_waiting(False)
+
+    def _wait(self, attempt: Callable[[], Any], timeout: int, reading: bool = False) -> Any:
+        """Sleep until notified, process commands, retry ``attempt`` until it succeeds.
+
+        ``reading``: ``attempt`` receives, so the connections may be read here.
+        """
         deadline = None if timeout < 0 else time.monotonic() + timeout / 1000.0
         sig = self.signal
         if sig is None:
@@ -281,12 +373,15 @@ class SocketBase:
                 # Anything posted after our last attempt is in the mailbox
                 # (posters append before they look at nwaiters).
                 if not self.mailbox and not self.closed and not self.ctx_terminated:
-                    if deadline is None:
-                        sig.wait(None)
-                    else:
+                    left = None
+                    if deadline is not None:
                         left = deadline - time.monotonic()
                         if left <= 0:
                             raise make_error(_EAGAIN)
+                    peers = self._direct_peers() if reading else None
+                    if peers:
+                        self._wait_direct(sig, peers, left)
+                    else:
                         sig.wait(left)
                 self.process_commands()
                 self._check()
@@ -305,7 +400,7 @@ class SocketBase:
         if self.closed:
             return 0
         ev = 0
-        if self.xhas_in():
+        if self.xhas_in() or (self._read_owned() and self.xhas_in()):
             ev |= C.POLLIN
         if self.xhas_out():
             ev |= C.POLLOUT
@@ -313,6 +408,12 @@ class SocketBase:
 
     def add_watcher(self, w: Watcher) -> None:
         self.watchers = (*self.watchers, w)
+        # Watchers learn of input through the I/O loop: take reading back from
+        # this thread (a no-op unless a blocking recv left a connection to it).
+        for pipe in self.pipes:
+            peer = pipe.peer
+            if peer is not None:
+                peer.reclaim()
 
     def remove_watcher(self, w: Watcher) -> None:
         self.watchers = tuple(x for x in self.watchers if x is not w)

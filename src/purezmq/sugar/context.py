@@ -258,6 +258,11 @@ class Context:
         """Close every socket (with ``linger`` if given), then term()."""
         if self._closed:
             return
+        # Threads blocked in these sockets get ContextTerminated, not "socket is closed".
+        with self._lock:
+            cores = list(self._cores)
+        for core in cores:
+            core.context_terminated()
         for s in list(self._sockets):
             if not s.closed:
                 s.close(linger=linger)

@@ -11,6 +11,10 @@ Rules this module keeps:
   for writability, and the queue is not drained meanwhile (that is the
   back-pressure that makes SNDHWM bite).
 - Bad input closes this connection only, with a log line and a monitor event.
+- The application thread of a sync Context may read too (see "Reading in
+  the application thread" below): a thread blocked in ``recv`` polls this
+  connection's fd itself and reads and decodes under ``wlock``, so a
+  request/reply exchange crosses no thread.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
 from purezmq.runtime.iothread import IOThread
-from purezmq.transport import security
+from purezmq.transport import security, zap
 from purezmq.zmtp import (
     AuthenticationFailed,
     ErrorReceived,
@@ -45,6 +49,9 @@ READ_SIZE = 256 * 1024
 # Sends closer together than this are left to the loop thread to batch (s).
 DIRECT_GAP = 100e-6
 DRAIN_MSGS = 2048
+# The loop takes reading back from an application thread that has not waited
+# on the connection for this long (s); see "Reading in the application thread".
+RECLAIM_IDLE = 0.01
 
 
 class EngineHost(Protocol):
@@ -86,6 +93,7 @@ class StreamEngine:
             maxmsgsize=opts.maxmsgsize,
         )
         self.zap_consulted = False
+        self.zap_client: zap.ZapClient | None = None
         self.pipe: Pipe | None = None
         self.sub_commands = sock.type in (C.SUB, C.XSUB)
         self.closed = False
@@ -95,6 +103,7 @@ class StreamEngine:
         self.kick_pending = False
         self.outbuf: memoryview | None = None
         self.wlock = threading.Lock()
+        self.rlock = threading.Lock()  # held by whoever reads (loop or app thread)
         self.last_kick = 0.0
         self.writer_armed = False
         self.failed: str | None = None  # a write error seen off the loop thread
@@ -102,6 +111,11 @@ class StreamEngine:
         # in another thread (with an asyncio reactor the caller is the loop).
         self.direct = isinstance(reactor, IOThread)
         self.handshaken = False
+        # Reading in the application thread (see the section below).
+        self.direct_ok = self.direct  # cleared for good on EOF / errors
+        self.app_waiting = False  # an app thread is in poll() on our fd and will read
+        self.app_owned = False  # the loop stepped aside: its reader is removed
+        self.app_seen = 0.0  # when an app thread last left a direct wait
         self.timers: dict[str, asyncio_TimerHandle] = {}
         self.last_recv = 0.0
         self.heartbeat_timeout = 0.0
@@ -133,6 +147,9 @@ class StreamEngine:
         if self.closed:
             return
         self.closed = True
+        if self.zap_client is not None:
+            self.zap_client.cancel()
+            self.zap_client = None
         for t in self.timers.values():
             t.cancel()
         self.timers.clear()
@@ -170,6 +187,20 @@ class StreamEngine:
     # -- reading ------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
+        if self.app_waiting:
+            # An application thread sleeps in poll() on this fd and reads the
+            # data itself: step aside rather than race it (and wake it twice).
+            self.loop.remove_reader(self.fd)
+            self.reading = False
+            self.app_owned = True
+            self._timer("reclaim", RECLAIM_IDLE, self._reclaim)
+            return
+        # ``rlock`` keeps the bytes in order with an application thread that
+        # reads too (read_direct): whoever holds it reads, decodes and pushes.
+        with self.rlock:
+            self._read()
+
+    def _read(self) -> None:
         try:
             data = self.os_sock.recv(READ_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -178,7 +209,7 @@ class StreamEngine:
             self._fail(f"read error: {e}")
             return
         if not data:
-            self.close()
+            self._fail("closed by the peer")
             return
         if self.heartbeat_timeout:
             self.last_recv = self.loop.time()
@@ -213,17 +244,119 @@ class StreamEngine:
         self.reactor.call(self._resume_reading)
 
     def _resume_reading(self) -> None:
+        self.app_owned = False
         if not self.closed and not self.reading:
             self.reading = True
             self.loop.add_reader(self.fd, self._on_readable)
+
+    # -- reading in the application thread ------------------------------------------------
+    #
+    # A round trip through the I/O thread costs two thread hand-offs (loop
+    # wakes, reads, signals the app thread, which then needs the GIL), tens of
+    # microseconds each in CPython. So an application thread that blocks in
+    # recv() polls the fds of its socket's connections next to its wake-up fd
+    # (``direct_fd``) and, when one is readable, reads and decodes it itself
+    # (``read_direct``) under ``wlock`` -- the lock every reader and writer of
+    # the connection holds, so bytes are decoded and pushed in order whoever
+    # reads. To keep the loop from waking for the same bytes, the app sets
+    # ``app_waiting`` around its poll(); the loop, woken while it is set, removes
+    # its reader without reading (``app_owned``) and from then on the app alone
+    # reads while it waits. The loop takes reading back (``_reclaim``, a timer)
+    # once no app thread has waited for RECLAIM_IDLE, or at once when asked
+    # (``read_progress`` after RCVHWM, ``reclaim`` when a poller or FD starts
+    # watching the socket): until then a non-blocking recv/EVENTS reads owned
+    # connections itself (``read_owned``). Anything that is not data -- EOF,
+    # errors, commands such as PING -- goes to the loop (``reactor.call``), and
+    # after EOF or an error the app never reads again (``direct_ok``).
+
+    def direct_fd(self) -> int:
+        """App thread: the fd to poll (and read) in a blocking recv, or -1."""
+        if self.direct_ok and self.handshaken and not self.closed and not self.closing:
+            pipe = self.pipe
+            if pipe is not None and not pipe.reading_paused:
+                return self.fd
+        return -1
+
+    def set_waiting(self, waiting: bool) -> None:
+        """App thread: entering (True) or leaving (False) a poll() on ``direct_fd``."""
+        self.app_waiting = waiting
+        if not waiting:
+            self.app_seen = _monotonic()
+
+    def read_owned(self) -> None:
+        """App thread, not waiting: read what the loop left to the app (non-blocking)."""
+        if self.app_owned and self.direct_fd() >= 0:
+            self.read_direct()
+
+    def read_direct(self) -> None:
+        """App thread: read and decode what the kernel has; hand anything else to the loop."""
+        with self.rlock:
+            if self.closed or not self.direct_ok or self.closing:
+                return
+            try:
+                data = self.os_sock.recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                self.direct_ok = False
+                self.reactor.call(self._fail, f"read error: {e}")
+                return
+            if not data:
+                self.direct_ok = False
+                self.reactor.call(self._fail, "closed by the peer")
+                return
+            if self.heartbeat_timeout:
+                self.last_recv = _monotonic()
+            with self.wlock:
+                try:
+                    msgs = self.conn.receive_data(data)
+                except ProtocolError as e:
+                    self.conn.data_to_send()
+                    self.direct_ok = False
+                    self.reactor.call(self._protocol_error, str(e))
+                    return
+                self._flush_locked()
+            if msgs:
+                pipe = self.pipe
+                if pipe is not None:
+                    pipe.push(msgs)  # at RCVHWM: direct_fd() says no until read_progress
+            if self.conn.events or self.failed or self.write_blocked:
+                self.reactor.call(self._after_app_read)
+
+    def _after_app_read(self) -> None:
+        """Loop thread: handle what an app-thread read left (commands, a full kernel buffer)."""
+        if self.closed:
+            return
+        if self.conn.events:
+            self._handle_events()
+            if self.closed:
+                return
+        self._after_write()
+
+    def reclaim(self) -> None:
+        """Take reading back to the loop now (any thread; e.g. a poller starts watching)."""
+        if self.app_owned:
+            self.reactor.call(self._reclaim, True)
+
+    def _reclaim(self, now: bool = False) -> None:
+        if self.closed or not self.app_owned:
+            return
+        if not now and (self.app_waiting or _monotonic() - self.app_seen < RECLAIM_IDLE):
+            self._timer("reclaim", RECLAIM_IDLE, self._reclaim)
+            return
+        self.app_owned = False
+        pipe = self.pipe
+        if pipe is None or not pipe.reading_paused:
+            self._resume_reading()
 
     def _handle_events(self) -> None:
         while self.conn.events and not self.closed:
             self._handle_event_batch()
 
     def _handle_event_batch(self) -> None:
-        events = self.conn.events
-        self.conn.events = []
+        with self.wlock:  # an app-thread read may be appending (read_direct)
+            events = self.conn.events
+            self.conn.events = []
         for ev in events:
             if isinstance(ev, ZapRequest):
                 self._zap_request(ev)
@@ -258,21 +391,53 @@ class StreamEngine:
                 return
 
     def _zap_request(self, ev: ZapRequest) -> None:
-        """A server mechanism wants a ZAP decision (RFC 27)."""
-        if security.zap_handler_exists(self.sock):
-            # Fail closed: never let a peer in that the handler might refuse.
-            log.error(
-                "purezmq: a ZAP handler is bound at inproc://zeromq.zap.01 but purezmq "
-                "cannot consult ZAP handlers yet; refusing %s",
+        """A server mechanism wants a ZAP decision (RFC 27): ask the handler, or apply policy."""
+        handler = zap.find_handler(self.sock)
+        if handler is not None:
+            self.zap_consulted = True
+            self.zap_client = zap.ZapClient(
+                self.reactor, handler, self._zap_answered, self._zap_failed
+            )
+            self.zap_client.send(ev, self.peer_address, bytes(self.sock.options.routing_id or b""))
+            return
+        opts = self.sock.options
+        if opts.zap_enforce_domain and self.conn.mechanism.name != b"PLAIN":
+            # libzmq 4.3: with ZAP_ENFORCE_DOMAIN a missing handler fails NULL (with a
+            # domain) and CURVE too, instead of letting the peer in unauthenticated.
+            log.info(
+                "purezmq: ZAP_ENFORCE_DOMAIN is set and no ZAP handler is bound; refusing %s",
                 self.peer_address,
             )
-            self.zap_consulted = True
+            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self.close()
+            return
+        self._zap_apply(self.conn.zap_unavailable)
 
-            def answer() -> None:
-                self.conn.zap_reply(500, b"purezmq cannot consult ZAP handlers yet")
+    def _zap_answered(self, status: int, text: bytes, user_id: bytes, metadata: bytes) -> None:
+        """The handler replied (loop thread): resume the handshake."""
+        self.zap_client = None
+        if self.closed:
+            return
 
-        else:
-            answer = self.conn.zap_unavailable
+        def answer() -> None:
+            self.conn.zap_reply(status, text, user_id, metadata)
+
+        self._zap_apply(answer)
+        if not self.closed and self.conn.events:
+            self._handle_events()
+        if not self.closed:
+            self._after_write()
+
+    def _zap_failed(self, code: int, reason: str) -> None:
+        """The handler's reply was unusable, or the handler went away (loop thread)."""
+        self.zap_client = None
+        if self.closed:
+            return
+        log.warning("purezmq: ZAP failed for %s: %s", self.peer_address, reason)
+        self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+        self.close()
+
+    def _zap_apply(self, answer: Any) -> None:
         with self.wlock:
             try:
                 answer()
@@ -348,14 +513,16 @@ class StreamEngine:
 
         A lone message (request/reply) is written by the caller itself; in a
         stream of sends (kicks closer than DIRECT_GAP apart) the loop thread
-        writes, so that messages queue up meanwhile and go out in batches.
+        writes, so that messages queue up meanwhile and go out in batches --
+        unless the socket had to wait for input since its last send
+        (``sock.pingpong``: request/reply, where nothing would batch anyway).
         """
         now = _monotonic()
         gap = now - self.last_kick
         self.last_kick = now
         if (
             self.direct
-            and gap > DIRECT_GAP
+            and (gap > DIRECT_GAP or self.sock.pingpong)
             and self.handshaken
             and not self.write_blocked
             and not self.closed
@@ -481,6 +648,9 @@ class StreamEngine:
 
     def _fail(self, why: str) -> None:
         log.debug("purezmq: connection to %s lost: %s", self.peer_address or self.endpoint, why)
+        if not self.handshaken and not self.closed:
+            # As libzmq: a connection lost mid-handshake is a handshake failure.
+            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
         self.close()
 
     def _protocol_error(self, why: str) -> None:
@@ -488,7 +658,8 @@ class StreamEngine:
             "purezmq: closing connection from %s: %s", self.peer_address or self.endpoint, why
         )
         if not self.handshaken:
-            self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, 0, self.endpoint)
+            code = self.conn.failure_code
+            self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
         self.close()
 
 

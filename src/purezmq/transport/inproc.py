@@ -42,6 +42,18 @@ class InprocPeer:
     def disconnect(self) -> None:
         self.terminate(0)
 
+    # No fd to read: messages arrive by reference (see PipePeer).
+    def direct_fd(self) -> int:
+        return -1
+
+    def set_waiting(self, waiting: bool) -> None:
+        pass
+
+    def read_direct(self) -> None:
+        pass
+
+    read_owned = reclaim = read_direct
+
 
 def _hwm(sndhwm: int, rcvhwm: int) -> int:
     """libzmq sizes an inproc queue as sender's SNDHWM + receiver's RCVHWM (0 = no limit)."""

@@ -8,8 +8,9 @@ Rules this module keeps (libzmq 4.3's, see zmq_plain / zmq_curve man pages):
   CURVE_SERVERKEY (with CURVE_PUBLICKEY / CURVE_SECRETKEY) a CURVE client,
   anything else NULL (whose role stays the engine's bind/connect side).
   The last of those options set wins (``options.mechanism``).
-- A ZAP handler exists when some socket of the same Context is bound at
-  ``inproc://zeromq.zap.01`` (RFC 27).
+- Every mechanism gets the ZAP_DOMAIN; whether it asks ZAP with it is the
+  mechanism's rule (NULL only with a non-empty domain, PLAIN/CURVE servers
+  always; ``transport/zap.py`` talks to the handler).
 - Missing CURVE keys are 32 zero octets, as libzmq leaves them: the
   handshake then fails at the peer rather than here.
 """
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from purezmq.core.socketbase import SocketBase
 
 log = logging.getLogger("purezmq")
-
-#: The inproc name a ZAP handler binds (RFC 27).
-ZAP_ENDPOINT = "zeromq.zap.01"
 
 _ZERO_KEY = b"\x00" * 32
 
@@ -60,13 +58,4 @@ def build_mechanism(sock: SocketBase, bound: bool) -> tuple[Mechanism, bool]:
             ),
             False,
         )
-    return NullMechanism(), bound
-
-
-def zap_handler_exists(sock: SocketBase) -> bool:
-    """Is a ZAP handler bound at inproc://zeromq.zap.01 in ``sock``'s Context?"""
-    registry = getattr(sock.ctx, "_inproc", None)
-    if registry is None:
-        return False
-    with registry.lock:
-        return ZAP_ENDPOINT in registry.bound
+    return NullMechanism(zap_domain=domain), bound

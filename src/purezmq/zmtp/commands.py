@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from struct import Struct
 from typing import Any
 
+from . import errors
 from .errors import ProtocolError
 from .frames import Buffer
 
@@ -131,9 +132,13 @@ def is_compatible(ours: str, theirs: str) -> bool:
 def check_socket_type(ours: str, theirs: str) -> None:
     """Raise ``ProtocolError`` unless ``ours`` may talk to ``theirs``."""
     if theirs not in SOCKET_TYPES:
-        raise ProtocolError(f"peer announced unknown socket type {theirs!r}")
+        raise ProtocolError(
+            f"peer announced unknown socket type {theirs!r}", errors.INVALID_METADATA
+        )
     if not is_compatible(ours, theirs):
-        raise ProtocolError(f"socket type {ours} cannot connect to {theirs}")
+        raise ProtocolError(
+            f"socket type {ours} cannot connect to {theirs}", errors.INVALID_METADATA
+        )
 
 
 # --------------------------------------------------------------------------
@@ -212,10 +217,10 @@ def decode_properties(data: bytes) -> Metadata:
     while pos < n:
         size = data[pos]
         if size == 0:
-            raise ProtocolError("malformed metadata: empty property name")
+            raise ProtocolError("malformed metadata: empty property name", errors.INVALID_METADATA)
         end = pos + 1 + size
         if end + 4 > n:
-            raise ProtocolError("malformed metadata: property truncated")
+            raise ProtocolError("malformed metadata: property truncated", errors.INVALID_METADATA)
         name = data[pos + 1 : end].decode("latin-1")
         vsize = _u32.unpack_from(data, end)[0]
         if vsize > _MAX_VALUE:
@@ -246,10 +251,12 @@ def encode_body(name: bytes, data: Buffer = b"") -> bytes:
 def decode_command(body: bytes) -> tuple[bytes, bytes]:
     """Split a command body into ``(name, data)``."""
     if not body:
-        raise ProtocolError("malformed command: empty command frame")
+        raise ProtocolError("malformed command: empty command frame", errors.MALFORMED_COMMAND)
     size = body[0]
     if size == 0 or size > len(body) - 1:
-        raise ProtocolError(f"malformed command: bad command name size {size}")
+        raise ProtocolError(
+            f"malformed command: bad command name size {size}", errors.MALFORMED_COMMAND
+        )
     return body[1 : 1 + size], body[1 + size :]
 
 
@@ -271,10 +278,12 @@ def encode_error(reason: bytes | str) -> bytes:
 def decode_error(data: bytes) -> bytes:
     """Return the reason carried by an ERROR command's data."""
     if not data:
-        raise ProtocolError("malformed ERROR command: missing reason size")
+        raise ProtocolError("malformed ERROR command: missing reason size", errors.MALFORMED_ERROR)
     size = data[0]
     if size > len(data) - 1:
-        raise ProtocolError(f"malformed ERROR command: reason of {size} octets truncated")
+        raise ProtocolError(
+            f"malformed ERROR command: reason of {size} octets truncated", errors.MALFORMED_ERROR
+        )
     return data[1 : 1 + size]
 
 

@@ -55,6 +55,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from . import errors
 from .commands import (
     CANCEL,
     ERROR,
@@ -151,6 +152,8 @@ class ZmtpConnection:
         self.handshake_complete = False
         #: True once the connection is over (the caller should close it).
         self.finished = False
+        #: libzmq's ZMQ_PROTOCOL_ERROR_* value for the ProtocolError that finished it.
+        self.failure_code = errors.UNSPECIFIED
         #: The peer's greeting as received (its announced version).
         self.peer_greeting: Greeting | None = None
         #: The ZMTP version spoken: min(ours, the peer's), once known.
@@ -216,8 +219,8 @@ class ZmtpConnection:
                 items = dec.feed(data)
                 if dec.saw_command:
                     return self._traffic(items)
-            except ProtocolError:
-                self._finish()
+            except ProtocolError as exc:
+                self._finish(exc)
                 raise
             return items
         return self._receive_slow(data)
@@ -237,8 +240,8 @@ class ZmtpConnection:
                     return []
             items = self._decoder.feed(data)
             return self._process(items)
-        except ProtocolError:
-            self._finish()
+        except ProtocolError as exc:
+            self._finish(exc)
             raise
 
     def _on_greeting(self, greeting: Greeting) -> None:
@@ -354,10 +357,14 @@ class ZmtpConnection:
         try:
             raw = props.get("Socket-Type")
             if raw is None:
-                raise ProtocolError("peer's metadata has no Socket-Type property")
+                raise ProtocolError(
+                    "peer's metadata has no Socket-Type property", errors.INVALID_METADATA
+                )
             check_socket_type(self.socket_type, raw.decode("ascii", "backslashreplace"))
             if len(props.get("Identity", b"")) > 255:
-                raise ProtocolError("peer's Identity property exceeds 255 octets")
+                raise ProtocolError(
+                    "peer's Identity property exceeds 255 octets", errors.INVALID_METADATA
+                )
         except ProtocolError as exc:
             self._out.append(encode_command(encode_error(str(exc))))
             raise
@@ -410,8 +417,8 @@ class ZmtpConnection:
         try:
             self.mechanism.zap_reply(status_code, status_text, user_id, metadata)
             self._sync_mechanism()
-        except ProtocolError:
-            self._finish()
+        except ProtocolError as exc:
+            self._finish(exc)
             raise
 
     def zap_unavailable(self) -> None:
@@ -425,12 +432,14 @@ class ZmtpConnection:
         try:
             self.mechanism.zap_unavailable()
             self._sync_mechanism()
-        except ProtocolError:
-            self._finish()
+        except ProtocolError as exc:
+            self._finish(exc)
             raise
 
-    def _finish(self) -> None:
+    def _finish(self, error: ProtocolError | None = None) -> None:
         """The connection is over: stop decoding and sending."""
+        if error is not None:
+            self.failure_code = error.code
         self.finished = True
         self._fast_recv = False
         self._fast_send = False

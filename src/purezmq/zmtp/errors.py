@@ -17,6 +17,28 @@ from __future__ import annotations
 
 __all__ = ["ProtocolError"]
 
+# libzmq's ZMQ_PROTOCOL_ERROR_ZMTP_* values: the monitor event's value on
+# HANDSHAKE_FAILED_PROTOCOL, so a monitor tells the same story as libzmq's.
+UNSPECIFIED = 0x10000000
+UNEXPECTED_COMMAND = 0x10000001
+MALFORMED_COMMAND = 0x10000011
+MALFORMED_MESSAGE = 0x10000012
+MALFORMED_HELLO = 0x10000013
+MALFORMED_INITIATE = 0x10000014
+MALFORMED_ERROR = 0x10000015
+MALFORMED_READY = 0x10000016
+MALFORMED_WELCOME = 0x10000017
+INVALID_METADATA = 0x10000018
+CRYPTOGRAPHIC = 0x11000001
+MECHANISM_MISMATCH = 0x11000002
+
 
 class ProtocolError(Exception):
-    """The peer sent malformed or disallowed ZMTP; close this connection."""
+    """The peer sent malformed or disallowed ZMTP; close this connection.
+
+    ``code`` is libzmq's ZMQ_PROTOCOL_ERROR_ZMTP_* value for what went wrong.
+    """
+
+    def __init__(self, message: str, code: int = UNSPECIFIED) -> None:
+        super().__init__(message)
+        self.code = code

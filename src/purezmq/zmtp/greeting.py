@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import errors
 from .errors import ProtocolError
 
 __all__ = [
@@ -153,7 +154,8 @@ class GreetingParser:
             theirs = mechanism.decode("ascii", "backslashreplace") or "(empty)"
             raise ProtocolError(
                 f"security mechanism mismatch: peer uses {theirs}, "
-                f"we use {self._mechanism.decode('ascii')}"
+                f"we use {self._mechanism.decode('ascii')}",
+                errors.MECHANISM_MISMATCH,
             )
         self.greeting = Greeting(
             version=(major, minor),

@@ -46,6 +46,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
+from .. import errors
 from ..commands import (
     ERROR,
     Metadata,
@@ -243,4 +244,6 @@ class Mechanism:
         """The error for a command not allowed in ``state``."""
         shown = name.decode("ascii", "backslashreplace")
         mech = self.name.decode("ascii")
-        return ProtocolError(f"unexpected {shown} command in {mech} handshake ({state})")
+        return ProtocolError(
+            f"unexpected {shown} command in {mech} handshake ({state})", errors.UNEXPECTED_COMMAND
+        )

@@ -63,6 +63,7 @@ import hmac
 import struct
 from typing import Any
 
+from .. import errors
 from ..commands import READY
 from ..errors import ProtocolError
 from ..frames import COMMAND, MORE, Buffer
@@ -220,14 +221,18 @@ class CurveMechanism(Mechanism):
         try:
             return bytes(self._nacl.crypto_box_open(box, nonce, pk, sk))
         except (_CryptoError, ValueError, TypeError):
-            raise ProtocolError(f"CURVE {what} box did not open (wrong key or tampered)") from None
+            raise ProtocolError(
+                f"CURVE {what} box did not open (wrong key or tampered)", errors.CRYPTOGRAPHIC
+            ) from None
 
     def _open_k(self, box: bytes, nonce: bytes, what: str) -> bytes:
         """Open a box with the precomputed key or raise ProtocolError."""
         try:
             return bytes(self._unseal(box, nonce, self._key))
         except (_CryptoError, ValueError, TypeError):
-            raise ProtocolError(f"CURVE {what} box did not open (wrong key or tampered)") from None
+            raise ProtocolError(
+                f"CURVE {what} box did not open (wrong key or tampered)", errors.CRYPTOGRAPHIC
+            ) from None
 
     # -- handshake ------------------------------------------------------------
 
@@ -264,9 +269,14 @@ class CurveMechanism(Mechanism):
     def _on_hello(self, data: bytes) -> None:
         """Server: check HELLO, answer WELCOME with a cookie."""
         if len(data) != _HELLO_DATA:
-            raise ProtocolError(f"malformed CURVE HELLO: {len(data) + 6} octets, expected 200")
+            raise ProtocolError(
+                f"malformed CURVE HELLO: {len(data) + 6} octets, expected 200",
+                errors.MALFORMED_HELLO,
+            )
         if data[0:2] != b"\x01\x00":
-            raise ProtocolError(f"CURVE HELLO version {data[0]}.{data[1]} is not 1.0")
+            raise ProtocolError(
+                f"CURVE HELLO version {data[0]}.{data[1]} is not 1.0", errors.MALFORMED_HELLO
+            )
         cn_client = data[74:106]
         short = data[106:114]
         self._check_peer_nonce(short)
@@ -274,7 +284,9 @@ class CurveMechanism(Mechanism):
             data[114:194], b"CurveZMQHELLO---" + short, cn_client, self._secret, "HELLO"
         )
         if not hmac.compare_digest(plain, b"\x00" * 64):
-            raise ProtocolError("CURVE HELLO box does not hold 64 zero octets")
+            raise ProtocolError(
+                "CURVE HELLO box does not hold 64 zero octets", errors.CRYPTOGRAPHIC
+            )
         nacl = self._nacl
         self._peer_transient = cn_client
         self._cn_public, self._cn_secret = (bytes(k) for k in nacl.crypto_box_keypair())
@@ -295,7 +307,10 @@ class CurveMechanism(Mechanism):
     def _on_welcome(self, data: bytes) -> None:
         """Client: open WELCOME (proves the server holds S's secret), send INITIATE."""
         if len(data) != _WELCOME_DATA:
-            raise ProtocolError(f"malformed CURVE WELCOME: {len(data) + 8} octets, expected 168")
+            raise ProtocolError(
+                f"malformed CURVE WELCOME: {len(data) + 8} octets, expected 168",
+                errors.MALFORMED_WELCOME,
+            )
         plain = self._open(
             data[16:], b"WELCOME-" + data[:16], self._server_key, self._cn_secret, "WELCOME"
         )
@@ -323,7 +338,10 @@ class CurveMechanism(Mechanism):
     def _on_initiate(self, data: bytes) -> None:
         """Server: check cookie, box, vouch and metadata; then ask ZAP."""
         if len(data) < _INITIATE_MIN:
-            raise ProtocolError(f"malformed CURVE INITIATE: {len(data) + 9} octets, at least 257")
+            raise ProtocolError(
+                f"malformed CURVE INITIATE: {len(data) + 9} octets, at least 257",
+                errors.MALFORMED_INITIATE,
+            )
         cookie_nonce = data[:16]
         try:
             cookie = bytes(
@@ -332,9 +350,13 @@ class CurveMechanism(Mechanism):
                 )
             )
         except (_CryptoError, ValueError, TypeError):
-            raise ProtocolError("CURVE INITIATE cookie did not open (tampered)") from None
+            raise ProtocolError(
+                "CURVE INITIATE cookie did not open (tampered)", errors.CRYPTOGRAPHIC
+            ) from None
         if not hmac.compare_digest(cookie, self._peer_transient + self._cn_secret):
-            raise ProtocolError("CURVE INITIATE cookie is not this connection's")
+            raise ProtocolError(
+                "CURVE INITIATE cookie is not this connection's", errors.CRYPTOGRAPHIC
+            )
         short = data[96:104]
         self._check_peer_nonce(short)
         self._key = bytes(self._nacl.crypto_box_beforenm(self._peer_transient, self._cn_secret))
@@ -345,7 +367,9 @@ class CurveMechanism(Mechanism):
             plain[48:128], b"VOUCH---" + vouch_nonce, client_key, self._cn_secret, "vouch"
         )
         if not hmac.compare_digest(vouch, self._peer_transient + self._public):
-            raise ProtocolError("CURVE vouch does not match this connection's keys")
+            raise ProtocolError(
+                "CURVE vouch does not match this connection's keys", errors.CRYPTOGRAPHIC
+            )
         # The cookie key has served its purpose: forget it.
         self._cookie_key = b""
         self.client_key = client_key
@@ -363,7 +387,10 @@ class CurveMechanism(Mechanism):
     def _on_ready(self, data: bytes) -> None:
         """Client: open READY, validate the server's metadata."""
         if len(data) < _READY_MIN:
-            raise ProtocolError(f"malformed CURVE READY: {len(data) + 6} octets, at least 30")
+            raise ProtocolError(
+                f"malformed CURVE READY: {len(data) + 6} octets, at least 30",
+                errors.MALFORMED_READY,
+            )
         short = data[:8]
         self._check_peer_nonce(short)
         props = self._open_k(data[8:], b"CurveZMQREADY---" + short, "READY")
@@ -397,7 +424,10 @@ class CurveMechanism(Mechanism):
         if body[:8] != _MESSAGE:
             raise ProtocolError("expected a CURVE MESSAGE command after the handshake")
         if len(body) < _MESSAGE_MIN:
-            raise ProtocolError(f"malformed CURVE MESSAGE: {len(body)} octets, at least 33")
+            raise ProtocolError(
+                f"malformed CURVE MESSAGE: {len(body)} octets, at least 33",
+                errors.MALFORMED_MESSAGE,
+            )
         short = body[8:16]
         (n,) = _unpack_nonce(short)
         if n <= self._peer_nonce:

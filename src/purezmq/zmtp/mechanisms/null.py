@@ -8,24 +8,27 @@ Rules this module keeps:
 - Like libzmq, both peers send READY as soon as the greetings are
   exchanged, without waiting for the other's READY, and the handshake is
   complete when READY has been both sent and received.
-- Exception (RFC 27): a *server* given a ``zap_domain`` holds back its
-  READY until the peer's READY has arrived and the ZAP handler has said
-  200. Without a ZAP domain (None or empty) NULL never asks ZAP.
+- ZAP (RFC 27), as libzmq 4.3 does it: a side given a ``zap_domain`` (bound
+  or connecting) asks ZAP as soon as the handshake starts and holds back its
+  READY until the handler has said 200; the handshake is complete once READY
+  has been sent and received. Without a ZAP domain (None or empty) NULL
+  never asks ZAP. Two sides that both ask cannot deadlock: neither waits for
+  the other's READY before asking.
 - The peer's READY metadata goes through the connection's validator
   (socket type) before anything is sent in reply.
 
-State machine (``_state``; ERROR from the peer in any state ends it with
-``ErrorReceived``, handled by the base class)::
+State (``_state`` plus ``_ready_sent``; ERROR from the peer in any state
+ends it with ``ErrorReceived``, handled by the base class)::
 
-    state        input                      action                     next
-    -----------  -------------------------  -------------------------  ----------
-    START        start()  (no ZAP)          send READY                 WAIT_READY
-    START        start()  (server + ZAP)    -                          WAIT_READY
-    WAIT_READY   READY    (no ZAP)          validate metadata          DONE
-    WAIT_READY   READY    (server + ZAP)    validate, emit ZapRequest  WAIT_ZAP
-    WAIT_ZAP     zap_reply 200              send READY                 DONE
-    WAIT_ZAP     zap_reply 300/400/500      AuthenticationFailed       FAILED
-    any          other command              ProtocolError              -
+    input                       action                              state after
+    --------------------------  ----------------------------------  -----------
+    start()  (no ZAP)           send READY                          WAIT_READY
+    start()  (ZAP domain)       emit ZapRequest                     WAIT_READY
+    READY in WAIT_READY         validate; DONE if READY sent        DONE or WAIT_ZAP
+    zap_reply 200               send READY; DONE if READY received  DONE or WAIT_READY
+    zap_reply 300/400/500       AuthenticationFailed                FAILED
+    other command, or READY     ProtocolError                       -
+    in WAIT_ZAP / DONE
 """
 
 from __future__ import annotations
@@ -47,35 +50,37 @@ class NullMechanism(Mechanism):
     name = b"NULL"
 
     def __init__(self, zap_domain: str | None = None) -> None:
-        """Create a NULL mechanism; a server asks ZAP if ``zap_domain`` is set."""
+        """Create a NULL mechanism; it asks ZAP first if ``zap_domain`` is set."""
         super().__init__(zap_domain)
         self._state = START
-
-    @property
-    def _uses_zap(self) -> bool:
-        """True if this side must consult ZAP before sending READY."""
-        return self.as_server and self.zap_domain is not None
+        self._ready_sent = False
 
     def _on_start(self) -> None:
         """Send READY now unless a ZAP decision must come first."""
-        if not self._uses_zap:
-            self._send(encode_ready(self._properties))
         self._state = WAIT_READY
+        if self.zap_domain is None:
+            self._send_ready()
+        else:
+            self._request_zap()
+
+    def _send_ready(self) -> None:
+        self._send(encode_ready(self._properties))
+        self._ready_sent = True
 
     def _on_command(self, name: bytes, data: bytes) -> None:
         """Only the peer's READY is expected, once."""
         if name != READY or self._state != WAIT_READY:
             raise self._unexpected(name, self._state)
         self._accept_properties(data)
-        if self._uses_zap:
-            self._state = WAIT_ZAP
-            self._request_zap()
-        else:
+        if self._ready_sent:
             self._state = DONE
             self._complete()
+        else:
+            self._state = WAIT_ZAP
 
     def _zap_accepted(self) -> None:
-        """ZAP accepted the peer: send our READY, the handshake is done."""
-        self._send(encode_ready(self._properties))
-        self._state = DONE
-        self._complete()
+        """ZAP accepted the peer: send our READY; done if the peer's came already."""
+        self._send_ready()
+        if self._state == WAIT_ZAP:
+            self._state = DONE
+            self._complete()

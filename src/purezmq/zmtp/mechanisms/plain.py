@@ -41,6 +41,7 @@ State machine (``_state``; ERROR from the peer in any state ends it with
 
 from __future__ import annotations
 
+from .. import errors
 from ..commands import READY, encode_body, encode_ready
 from ..errors import ProtocolError
 from ..events import AuthenticationFailed
@@ -74,15 +75,17 @@ def encode_hello(username: bytes, password: bytes) -> bytes:
 def decode_hello(data: bytes) -> tuple[bytes, bytes]:
     """Return ``(username, password)`` from a HELLO's data; ProtocolError if malformed."""
     if not data:
-        raise ProtocolError("malformed PLAIN HELLO: no username")
+        raise ProtocolError("malformed PLAIN HELLO: no username", errors.MALFORMED_HELLO)
     ulen = data[0]
     if len(data) < 1 + ulen + 1:
-        raise ProtocolError("malformed PLAIN HELLO: truncated username")
+        raise ProtocolError("malformed PLAIN HELLO: truncated username", errors.MALFORMED_HELLO)
     username = data[1 : 1 + ulen]
     plen = data[1 + ulen]
     password = data[2 + ulen :]
     if len(password) != plen:
-        raise ProtocolError("malformed PLAIN HELLO: password size does not match")
+        raise ProtocolError(
+            "malformed PLAIN HELLO: password size does not match", errors.MALFORMED_HELLO
+        )
     return username, password
 
 
@@ -128,7 +131,9 @@ class PlainMechanism(Mechanism):
             self._request_zap((username, password))
         elif state == WAIT_WELCOME and name == WELCOME:
             if data:
-                raise ProtocolError("malformed PLAIN WELCOME: it carries data")
+                raise ProtocolError(
+                    "malformed PLAIN WELCOME: it carries data", errors.MALFORMED_WELCOME
+                )
             self._send(encode_body(INITIATE, self._properties))
             self._state = WAIT_READY
         elif state == WAIT_INITIATE and name == INITIATE:

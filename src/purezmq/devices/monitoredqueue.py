@@ -1,0 +1,90 @@
+"""monitored_queue: a QUEUE that also publishes every message, prefixed by direction.
+
+Unlike ``proxy``, both sides may be ROUTER sockets: the first two frames (the
+sender's and the addressee's routing ids) are swapped on the way through, so
+the message goes to the addressee and the reply can find its way back. The
+monitor socket gets ``[prefix, *message]`` as forwarded.
+"""
+
+from __future__ import annotations
+
+from purezmq import constants as C
+from purezmq.devices.basedevice import ProcessDevice, ThreadDevice
+from purezmq.devices.proxydevice import ProxyBase
+from purezmq.sugar.proxy import Msg, ProxyLoop, Waker
+from purezmq.sugar.socket import Socket
+
+__all__ = [
+    "monitored_queue",
+    "MonitoredQueue",
+    "ThreadMonitoredQueue",
+    "ProcessMonitoredQueue",
+]
+
+
+def _as_bytes(prefix: bytes | str) -> bytes:
+    return prefix.encode() if isinstance(prefix, str) else bytes(prefix)
+
+
+class _MonitoredQueueLoop(ProxyLoop):
+    def __init__(
+        self, ins: Socket, outs: Socket, mons: Socket, in_prefix: bytes, out_prefix: bytes
+    ) -> None:
+        super().__init__(ins, outs, mons)
+        self.prefixes = (in_prefix, out_prefix)
+        self.swap_ids = ins.socket_type == C.ROUTER and outs.socket_type == C.ROUTER
+
+    def relay(self, from_front: bool, msg: Msg, sig: Waker) -> Msg:
+        if self.swap_ids and len(msg) >= 2:
+            msg = [msg[1], msg[0], *msg[2:]]
+        assert self.cap is not None
+        self.send(self.cap, [self.prefixes[0 if from_front else 1], *msg], sig)
+        return msg
+
+
+def monitored_queue(
+    in_socket: Socket,
+    out_socket: Socket,
+    mon_socket: Socket,
+    in_prefix: bytes | str = b"in",
+    out_prefix: bytes | str = b"out",
+) -> None:
+    """Forward between ``in_socket`` and ``out_socket`` until the context ends,
+    publishing each message on ``mon_socket`` after ``in_prefix``/``out_prefix``
+    (the side it arrived on). Raises ContextTerminated at the end, as proxy."""
+    _MonitoredQueueLoop(
+        in_socket, out_socket, mon_socket, _as_bytes(in_prefix), _as_bytes(out_prefix)
+    ).run()
+
+
+class MonitoredQueueBase(ProxyBase):
+    """A device running ``monitored_queue`` on its in, out and mon sockets."""
+
+    def __init__(
+        self,
+        in_type: int,
+        out_type: int,
+        mon_type: int = C.PUB,
+        in_prefix: bytes | str = b"in",
+        out_prefix: bytes | str = b"out",
+    ) -> None:
+        super().__init__(in_type, out_type, mon_type)
+        self.in_prefix = _as_bytes(in_prefix)
+        self.out_prefix = _as_bytes(out_prefix)
+
+    def run_device(self) -> None:
+        ins, outs = self._setup_sockets()
+        mons = self._setup_extra("mon")
+        monitored_queue(ins, outs, mons, self.in_prefix, self.out_prefix)
+
+
+class MonitoredQueue(MonitoredQueueBase):
+    """A monitored queue run in the calling thread by ``start()``."""
+
+
+class ThreadMonitoredQueue(MonitoredQueueBase, ThreadDevice):
+    """A monitored queue in a background thread."""
+
+
+class ProcessMonitoredQueue(MonitoredQueueBase, ProcessDevice):
+    """A monitored queue in a child process."""
