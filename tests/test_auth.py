@@ -379,3 +379,11 @@ def test_no_password_or_secret_key_is_logged(
     text = caplog.text
     for secret in ("hunter2-password", "wrong-hunter3", ssec.decode(), csec.decode()):
         assert secret not in text
+
+
+def test_bad_key_errors_do_not_echo_the_key(ctx: Any) -> None:
+    s = mk(ctx, purezmq.PULL)
+    for bad in (b'"' * 40, b"k" * 33):
+        with pytest.raises(purezmq.ZMQError) as info:
+            s.curve_secretkey = bad
+        assert bad.decode() not in str(info.value)
