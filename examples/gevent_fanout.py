@@ -49,12 +49,12 @@ def worker(ctx: zmq.Context, name: str, tasks_at: str, control_at: str, sink_at:
 def main() -> None:
     ctx = zmq.Context()
     vent = ctx.socket(zmq.PUSH)
-    tasks_at = "tcp://127.0.0.1:%d" % vent.bind_to_random_port("tcp://127.0.0.1")
+    tasks_at = f"tcp://127.0.0.1:{vent.bind_to_random_port('tcp://127.0.0.1')}"
     control = ctx.socket(zmq.PUB)
-    control_at = "tcp://127.0.0.1:%d" % control.bind_to_random_port("tcp://127.0.0.1")
+    control_at = f"tcp://127.0.0.1:{control.bind_to_random_port('tcp://127.0.0.1')}"
     sink = ctx.socket(zmq.PULL)
     sink.rcvtimeo = 5000
-    sink_at = "tcp://127.0.0.1:%d" % sink.bind_to_random_port("tcp://127.0.0.1")
+    sink_at = f"tcp://127.0.0.1:{sink.bind_to_random_port('tcp://127.0.0.1')}"
 
     workers = [
         gevent.spawn(worker, ctx, f"w{i}", tasks_at, control_at, sink_at) for i in range(N_WORKERS)

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-gevent = pytest.importorskip("gevent")
+pytest.importorskip("gevent")
 
+import gevent  # noqa: E402
 import gevent.event  # noqa: E402
 
 import purezmq.green as gzmq  # noqa: E402

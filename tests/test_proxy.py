@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,15 +329,15 @@ def test_monitored_queue_router_router(ctx: purezmq.Context) -> None:
 # -- purezmq.devices ----------------------------------------------------------------------
 
 
-def test_thread_device_streamer(ctx: purezmq.Context) -> None:
+def test_thread_device_streamer(ctx: purezmq.Context, tmp_path: Path) -> None:
     dev = devices.ThreadDevice(purezmq.STREAMER, purezmq.PULL, purezmq.PUSH)
     dev.context_factory = lambda: ctx  # type: ignore[method-assign]
-    port = dev.bind_in_to_random_port("tcp://127.0.0.1")
+    dev.bind_in(f"ipc://{tmp_path}/in")
     dev.bind_out("inproc://out")
     dev.setsockopt_in(purezmq.RCVHWM, 10)
     dev.start()
     src = mk(ctx, purezmq.PUSH)
-    src.connect(f"tcp://127.0.0.1:{port}")
+    src.connect(f"ipc://{tmp_path}/in")  # before or after the bind: it retries
     dst = mk(ctx, purezmq.PULL)
     dst.connect("inproc://out")
     src.send_multipart([b"a", b"b"])
@@ -393,20 +394,24 @@ def test_thread_proxy_steerable_terminate(ctx: purezmq.Context) -> None:
     assert dev.done
 
 
-def test_process_proxy_steerable(ctx: purezmq.Context) -> None:
+def test_process_proxy_steerable(ctx: purezmq.Context, tmp_path: Path) -> None:
     dev = devices.ProcessProxySteerable(
         purezmq.PULL, purezmq.PUSH, purezmq.PUB, ctrl_type=purezmq.REP
     )
     in_port = dev.bind_in_to_random_port("tcp://127.0.0.1")
     out_port = dev.bind_out_to_random_port("tcp://127.0.0.1")
-    ctrl_port = dev.bind_ctrl_to_random_port("tcp://127.0.0.1")
+    dev.bind_ctrl(f"ipc://{tmp_path}/ctrl")
     dev.start()
+    ctrl = mk(ctx, purezmq.REQ)
+    ctrl.connect(f"ipc://{tmp_path}/ctrl")
+    # A reply means the child has made and bound every socket: connecting to a
+    # tcp port nobody listens on yet could self-connect and steal the port.
+    ctrl.send(b"STATISTICS")
+    assert _stats(ctrl.recv_multipart()) == [0] * 8
     src = mk(ctx, purezmq.PUSH)
     src.connect(f"tcp://127.0.0.1:{in_port}")
     dst = mk(ctx, purezmq.PULL)
     dst.connect(f"tcp://127.0.0.1:{out_port}")
-    ctrl = mk(ctx, purezmq.REQ)
-    ctrl.connect(f"tcp://127.0.0.1:{ctrl_port}")
     src.send(b"across processes")
     assert dst.recv() == b"across processes"
     ctrl.send(b"STATISTICS")

@@ -44,7 +44,7 @@ def run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
     """asyncio.run with unclosed-resource warnings made errors and an overall bound."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
-        return asyncio.run(asyncio.wait_for(coro_fn(), 20))  # type: ignore[arg-type]
+        return asyncio.run(asyncio.wait_for(coro_fn(), 20))
 
 
 class Collector:
@@ -169,6 +169,33 @@ def test_stop_on_recv_pauses_and_on_recv_resumes(ctx: zmq.Context) -> None:
         stream.close()
 
     run(main)
+
+
+def test_stream_made_before_its_loop_runs(ctx: zmq.Context) -> None:
+    """The classic pyzmq style: make streams, then ``io_loop.start()``; stop from a callback."""
+    io_loop = IOLoop()
+    try:
+        rep, req = _pair(ctx, zmq.REP, zmq.REQ, "tcp")
+        server, client = ZMQStream(rep, io_loop), ZMQStream(req, io_loop)
+        assert server.io_loop is io_loop
+        server.on_recv(server.send_multipart)
+        replies: list[list[bytes]] = []
+
+        def on_reply(msg: list[bytes]) -> None:
+            replies.append(msg)
+            if len(replies) == 3:
+                io_loop.stop()
+
+        client.on_recv(on_reply)
+        for i in range(3):
+            client.send(b"%d" % i)  # queued before the loop runs
+        io_loop.call_later(T, io_loop.stop)  # a bound, should the test fail
+        io_loop.start()
+        assert replies == [[b"0"], [b"1"], [b"2"]]
+        server.close()
+        client.close()
+    finally:
+        io_loop.close()
 
 
 def test_sync_callback_exception_is_logged_and_stream_goes_on(
@@ -337,6 +364,33 @@ def test_sends_wait_for_hwm_and_resume(ctx: zmq.Context, transport: str) -> None
         sstream.close()
 
     run(main)
+
+
+def test_failed_sends_report_the_error_and_the_stream_goes_on(
+    ctx: zmq.Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def main() -> None:
+        router, dealer = _pair(ctx, zmq.ROUTER, zmq.DEALER, "tcp")
+        router.router_mandatory = 1  # no POLLOUT without a peer: let one say hello first
+        stream = ZMQStream(router)
+        hello = Collector()
+        stream.on_recv(hello)
+        dealer.send(b"hello")
+        await hello.wait(1)
+        sent = Collector()
+        stream.on_send(sent)
+        stream.send_multipart([b"nobody", b"x"])  # unknown peer: EHOSTUNREACH
+        stream.send_multipart([b"nobody", "not bytes"])  # TypeError
+        ((m1, s1), (m2, s2)) = await sent.wait(2)
+        assert m1 == [b"nobody", b"x"] and isinstance(s1, zmq.ZMQError)
+        assert s1.errno == zmq.EHOSTUNREACH
+        assert isinstance(s2, TypeError)
+        assert not stream.sending() and not stream.closed()
+        stream.close()
+
+    with caplog.at_level(logging.ERROR, logger="tornado.general"):
+        run(main)
+    assert "ZMQStream send error" in caplog.text
 
 
 @pytest.mark.parametrize("transport", ["inproc", "tcp"])
@@ -552,7 +606,7 @@ def test_echo_server_stream_with_libzmq_client(
                 theirs.connect(ours.last_endpoint.decode())
             else:
                 theirs.bind(_bind_addr(transport, ipc_dir, "s"))
-                ours.connect(theirs.getsockopt(zmq_lib.LAST_ENDPOINT).decode())
+                ours.connect(theirs.getsockopt_string(zmq_lib.LAST_ENDPOINT))
             server = ZMQStream(ours)
             server.on_recv(server.send_multipart)
             n = 100
@@ -596,7 +650,7 @@ def test_client_stream_with_libzmq_echo_server(transport: str, binder: str, ipc_
                 theirs.connect(ours.last_endpoint.decode())
             else:
                 theirs.bind(_bind_addr(transport, ipc_dir, "c"))
-                ours.connect(theirs.getsockopt(zmq_lib.LAST_ENDPOINT).decode())
+                ours.connect(theirs.getsockopt_string(zmq_lib.LAST_ENDPOINT))
             server = asyncio.ensure_future(echo())
             client = ZMQStream(ours)
             got = Collector()
@@ -626,14 +680,14 @@ def test_future_sockets_from_tornado_coroutines() -> None:
 
     async def main() -> list[bytes]:
         ctx = zfuture.Context()
-        rep = ctx.socket(zmq.REP)
-        req = ctx.socket(zmq.REQ)
+        rep: Any = ctx.socket(zmq.REP)
+        req: Any = ctx.socket(zmq.REQ)
         assert isinstance(rep, zfuture.Socket) and isinstance(rep, zaio.Socket)
         rep.linger = req.linger = 0
         port = rep.bind_to_random_port("tcp://127.0.0.1")
         req.connect(f"tcp://127.0.0.1:{port}")
         server = serve(rep, 3)
-        out = []
+        out: list[bytes] = []
         for i in range(3):
             f = req.send(b"%d" % i)
             assert isinstance(f, TornadoFuture)
@@ -664,7 +718,7 @@ def test_future_socket_with_libzmq_peer() -> None:
     async def main() -> None:
         ctx = zfuture.Context()
         lz = lz_asyncio.Context()
-        ours = ctx.socket(zmq.DEALER)
+        ours: Any = ctx.socket(zmq.DEALER)
         theirs = lz.socket(zmq_lib.ROUTER)
         ours.linger = theirs.linger = 0
         port = theirs.bind_to_random_port("tcp://127.0.0.1")

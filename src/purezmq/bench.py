@@ -91,6 +91,7 @@ class Case:
     size: int  # message size in bytes
     count: int  # messages (or round trips) of the calibration run
     quick_count: int  # messages (or round trips) with --quick
+    curve: bool = False  # CURVE-secured connection (needs PyNaCl / libzmq with CURVE)
 
 
 def _size_name(size: int) -> str:
@@ -132,6 +133,7 @@ CASES: list[Case] = [
     _lat("ipc"),
     _thr("tcp", 64, aio=True),
     _lat("tcp", aio=True),
+    Case("curve-thr-tcp-1k", "PUSH/PULL tcp 1 KiB CURVE", "thr", "tcp", 1024, 10000, 1000, True),
 ]
 
 # ---------------------------------------------------------------------------
@@ -291,6 +293,7 @@ class _Runner:
             "count": count,
             "timeout": self.timeout,
             "bind": self._bind_endpoint(case.transport),
+            "curve": case.curve,
         }
         deadline = time.monotonic() + self.timeout
         children: list[_Child] = []
@@ -683,8 +686,14 @@ def role_thr_server(zmq: Any, p: dict[str, Any]) -> None:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PULL)
     sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    ready: dict[str, Any] = {}
+    if p.get("curve"):
+        public, secret = zmq.curve_keypair()
+        sock.setsockopt(zmq.CURVE_SERVER, 1)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
+        ready["serverkey"] = public.decode()
     sock.bind(p["bind"])
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode(), **ready})
     size, count = p["size"], p["count"]
     _check(sock.recv(), size)
     t0 = time.perf_counter()
@@ -703,6 +712,11 @@ def role_thr_client(zmq: Any, p: dict[str, Any]) -> None:
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PUSH)
     sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    if "serverkey" in p:
+        public, secret = zmq.curve_keypair()
+        sock.setsockopt(zmq.CURVE_SERVERKEY, p["serverkey"].encode())
+        sock.setsockopt(zmq.CURVE_PUBLICKEY, public)
+        sock.setsockopt(zmq.CURVE_SECRETKEY, secret)
     sock.connect(p["endpoint"])
     msg = b"x" * p["size"]
     for _ in range(p["count"]):

@@ -16,10 +16,12 @@ How it waits -- a Watcher on the core socket, not the FD:
   served by this loop: a purezmq.asyncio/future context made inside it, or
   inproc peers driven from it) -- no syscall at all --, else
   ``call_soon_threadsafe`` (a sync Context's I/O thread).
-- The handler drains: it alternates non-blocking receives and sends until
-  both say "not now" (``Again``, or a pattern state that forbids it, i.e.
-  EVENTS lacks POLLIN/POLLOUT), or until a budget of ``_BATCH`` messages is
-  spent, in which case it re-schedules itself so other handlers get a turn.
+- The handler drains: non-blocking receives (each runs the recv callback),
+  then the queued sends (so replies queued by callbacks leave in the same
+  run), again and again until both say "not now" (``Again``, or a pattern
+  state that forbids it, i.e. EVENTS lacks POLLIN/POLLOUT), or until a
+  budget of ``_BATCH`` messages is spent, in which case it re-schedules
+  itself so other handlers get a turn.
 - No lost wake-ups: the waker is registered *before* the handler's first
   attempt, and ``scheduled`` is cleared *before* the handler runs, so any
   change after an attempt that said "not now" schedules another run.

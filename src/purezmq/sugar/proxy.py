@@ -141,7 +141,9 @@ class ProxyLoop:
 
     def _forward(self, src: SocketBase, dst: SocketBase, from_front: bool, sig: Waker) -> bool:
         """Move up to a batch of whole messages from ``src`` to ``dst``; True if any moved."""
-        sstats, dstats = (self.fe_stats, self.be_stats) if from_front else (self.be_stats, self.fe_stats)
+        sstats, dstats = (
+            (self.fe_stats, self.be_stats) if from_front else (self.be_stats, self.fe_stats)
+        )
         relay = self.relay
         moved = 0
         while moved < _BATCH:

@@ -74,8 +74,11 @@ class _FDSignal(Signal):
             self.set()
 
     def drain(self) -> None:
-        self.signaled = False
+        # Read first, then clear: cleared first, a wake() landing in between
+        # would be read away while leaving ``signaled`` set, and every later
+        # wake() would skip the write -- the FD would never fire again.
         super().drain()
+        self.signaled = False
 
 
 class _EndpointContext:
