@@ -9,13 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import warnings
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +20,10 @@ import pytest
 import purezmq as zmq
 import purezmq.asyncio as zaio
 from purezmq.asyncio._context import _AppLoopReactor
+from tests.helpers import run_example
 
 pytestmark = pytest.mark.timeout(30)
 
-ROOT = Path(__file__).resolve().parent.parent
 T = 5.0  # seconds any single await may take
 
 
@@ -306,7 +303,9 @@ def test_poll_with_timeouts_and_raw_fds() -> None:
         assert await w(fut) == [(b, zmq.POLLIN)]
         assert await b.recv() == b"hi"
         wr.send(b"x")
-        assert await w(poller.poll(2000)) == [(r.fileno(), zmq.POLLIN)]  # pyzmq: raw items come back as fds
+        assert await w(poller.poll(2000)) == [
+            (r.fileno(), zmq.POLLIN)
+        ]  # pyzmq: raw items come back as fds
         r.recv(1)
         # A cancelled poll unregisters everything.
         fut = poller.poll(None)
@@ -372,14 +371,4 @@ def test_uvloop() -> None:
 
 @pytest.mark.parametrize("name", ["asyncio_reqrep.py", "asyncio_pubsub.py"])
 def test_examples_run(name: str) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONWARNINGS="error::ResourceWarning")
-    out = subprocess.run(
-        [sys.executable, "-X", "dev", str(ROOT / "examples" / name)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "done" in out.stdout
-    assert "Warning" not in out.stderr and "never retrieved" not in out.stderr, out.stderr
+    run_example(name)

@@ -26,6 +26,7 @@ import gevent.event  # noqa: E402
 
 import purezmq.green as gzmq  # noqa: E402
 from purezmq.runtime.iothread import IOThread  # noqa: E402
+from tests.helpers import run_example
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -401,14 +402,4 @@ def test_io_thread_is_a_thread_without_patching() -> None:
 
 
 def test_example_runs() -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONWARNINGS="error::ResourceWarning")
-    out = subprocess.run(
-        [sys.executable, "-X", "dev", str(ROOT / "examples" / "gevent_fanout.py")],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "done" in out.stdout
-    assert "Warning" not in out.stderr, out.stderr
+    run_example("gevent_fanout.py")
