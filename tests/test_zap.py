@@ -258,7 +258,12 @@ def test_handler_gone_fails_only_that_handshake(ctx: Any, lzctx: Any) -> None:
     ],
 )
 def test_malformed_reply_fails_that_handshake(ctx: Any, lzctx: Any, bad: Reply, value: str) -> None:
-    Handler(ctx, bad)
+    """The bad reply costs admin's connection only: a later peer gets in."""
+
+    def reply(req: list[bytes]) -> list[bytes] | None:
+        return bad(req) if req[7] == b"admin" else ok_reply()(req)
+
+    Handler(ctx, reply)
     server = mk(ctx, purezmq.PULL, rcvtimeo=300)
     mon = server.get_monitor_socket()
     client = mk(lzctx, zmq.PUSH)
@@ -270,6 +275,11 @@ def test_malformed_reply_fails_that_handshake(ctx: Any, lzctx: Any, bad: Reply, 
     assert seen[-1][1] == getattr(purezmq, f"PROTOCOL_ERROR_ZAP_{value}")
     with pytest.raises(purezmq.Again):
         server.recv()
+    good = mk(lzctx, zmq.PUSH, plain_username=b"good", plain_password=b"pw")
+    good.connect(f"tcp://127.0.0.1:{port}")
+    good.send(b"still served")
+    server.rcvtimeo = 3000
+    assert server.recv() == b"still served"
 
 
 def test_null_without_domain_never_asks(ctx: Any, lzctx: Any) -> None:
