@@ -5,15 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 
-def mk(ctx: Any, kind: int, **opts: Any) -> Any:
-    """A socket with bounded blocking calls (and LINGER 0 for quick teardown)."""
+def mk(ctx: Any, kind: int, *, timeout: int = 2000, **opts: Any) -> Any:
+    """A socket with blocking calls bounded by ``timeout`` ms (and LINGER 0 for quick
+    teardown); ``opts`` are further attributes to set."""
     s = ctx.socket(kind)
     s.linger = 0
-    s.rcvtimeo = 2000
-    s.sndtimeo = 2000
+    s.rcvtimeo = timeout
+    s.sndtimeo = timeout
     for k, v in opts.items():
         setattr(s, k, v)
     return s
+
+
+def link(ours: Any, theirs: Any, we_bind: bool, endpoint: str) -> None:
+    """Bind one socket (``ours`` if ``we_bind``, else ``theirs``) at ``endpoint``
+    (which may end in ``:*``) and connect the other to the address it got."""
+    binder, connecter = (ours, theirs) if we_bind else (theirs, ours)
+    binder.bind(endpoint)
+    connecter.connect(binder.last_endpoint.decode())
 
 
 def run_example(name: str) -> str:

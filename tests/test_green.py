@@ -7,6 +7,7 @@ with every tick counted must have let both run while it waited.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -26,7 +27,8 @@ import gevent.event  # noqa: E402
 
 import purezmq.green as gzmq  # noqa: E402
 from purezmq.runtime.iothread import IOThread  # noqa: E402
-from tests.helpers import run_example
+from tests import helpers
+from tests.helpers import link, run_example
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -43,14 +45,7 @@ def gctx() -> Iterator[gzmq.Context]:
         c.destroy(linger=0)
 
 
-def mk(ctx: Any, kind: int, **opts: Any) -> Any:
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = TIMEOUT_MS
-    s.sndtimeo = TIMEOUT_MS
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
+mk = functools.partial(helpers.mk, timeout=TIMEOUT_MS)
 
 
 def _ticker(n: int, ticks: list[int], done: Any) -> None:
@@ -253,12 +248,7 @@ def test_interop_with_libzmq(
     rep.linger = 0
     rep.rcvtimeo = TIMEOUT_MS
     req = mk(gctx, gzmq.REQ)
-    if we_bind:
-        req.bind(_endpoint(transport, tmp_path, 0))
-        rep.connect(req.last_endpoint.decode())
-    else:
-        rep.bind(_endpoint(transport, tmp_path, 0))
-        req.connect(rep.last_endpoint.decode())
+    link(req, rep, we_bind, _endpoint(transport, tmp_path, 0))
     n = 20
 
     ticked = threading.Event()  # set by the ticker greenlet, awaited by the libzmq thread
@@ -283,12 +273,7 @@ def test_interop_with_libzmq(
     push = lzctx.socket(zmq.PUSH)
     push.linger = 0
     pull = mk(gctx, gzmq.PULL)
-    if we_bind:
-        pull.bind(_endpoint(transport, tmp_path, 1))
-        push.connect(pull.last_endpoint.decode())
-    else:
-        push.bind(_endpoint(transport, tmp_path, 1))
-        pull.connect(push.last_endpoint.decode())
+    link(pull, push, we_bind, _endpoint(transport, tmp_path, 1))
     threading.Thread(target=lambda: push.send_multipart([b"from", b"libzmq"])).start()
     assert pull.recv_multipart() == [b"from", b"libzmq"]
 

@@ -7,9 +7,10 @@ it ended. Waits are RCVTIMEO / poll timeouts; nothing sleeps.
 
 from __future__ import annotations
 
+import functools
 import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +18,14 @@ import pytest
 
 import purezmq
 from purezmq import devices
+from tests import helpers
 
 pytestmark = pytest.mark.timeout(30)
 
 TIMEOUT_MS = 5000
 
 
-def mk(ctx: Any, kind: int, **opts: Any) -> Any:
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.rcvtimeo = TIMEOUT_MS
-    s.sndtimeo = TIMEOUT_MS
-    for k, v in opts.items():
-        setattr(s, k, v)
-    return s
+mk = functools.partial(helpers.mk, timeout=TIMEOUT_MS)
 
 
 class Runner:
@@ -63,13 +58,13 @@ def start(fn: Callable[[], Any], *owned: Any) -> Runner:
     return Runner(fn, list(owned))
 
 
-@pytest.fixture
-def ctx() -> Iterator[purezmq.Context]:
-    c = purezmq.Context()
-    try:
-        yield c
-    finally:
-        c.destroy(linger=0)
+def push_pull(ctx: purezmq.Context, fe_addr: str, be_addr: str) -> tuple[Any, Any]:
+    """A PUSH connected to ``fe_addr`` (the proxy's frontend), a PULL to ``be_addr``."""
+    src = mk(ctx, purezmq.PUSH)
+    src.connect(fe_addr)
+    dst = mk(ctx, purezmq.PULL)
+    dst.connect(be_addr)
+    return src, dst
 
 
 def end_by_term(ctx: purezmq.Context, runner: Runner, *mine: Any) -> None:
@@ -87,10 +82,7 @@ def test_proxy_push_pull_multipart_and_term(ctx: purezmq.Context) -> None:
     be = mk(ctx, purezmq.PUSH)
     port = be.bind_to_random_port("tcp://127.0.0.1")
     r = start(lambda: purezmq.proxy(fe, be), fe, be)
-    src = mk(ctx, purezmq.PUSH)
-    src.connect("inproc://fe")
-    dst = mk(ctx, purezmq.PULL)
-    dst.connect(f"tcp://127.0.0.1:{port}")
+    src, dst = push_pull(ctx, "inproc://fe", f"tcp://127.0.0.1:{port}")
     for i in range(50):
         src.send_multipart([b"part1", b"%d" % i, b""])
     for i in range(50):
@@ -224,10 +216,7 @@ def _steerable(ctx: purezmq.Context, ctrl_type: int) -> tuple[Runner, Any, Any, 
     ctl = mk(ctx, ctrl_type)
     ctl.bind("inproc://ctl")
     r = start(lambda: purezmq.proxy_steerable(fe, be, None, ctl), fe, be, ctl)
-    src = mk(ctx, purezmq.PUSH)
-    src.connect("inproc://fe")
-    dst = mk(ctx, purezmq.PULL)
-    dst.connect("inproc://be")
+    src, dst = push_pull(ctx, "inproc://fe", "inproc://be")
     return r, src, dst, ctl
 
 
@@ -329,6 +318,16 @@ def test_monitored_queue_router_router(ctx: purezmq.Context) -> None:
 # -- purezmq.devices ----------------------------------------------------------------------
 
 
+def end_device_by_term(ctx: purezmq.Context, dev: Any, *mine: Any) -> None:
+    """Close the test's own sockets, terminate the context: the device sees
+    ContextTerminated, closes its sockets and ends."""
+    for s in mine:
+        s.close()
+    ctx.term()
+    dev.join(10)
+    assert dev.done
+
+
 def test_thread_device_streamer(ctx: purezmq.Context, tmp_path: Path) -> None:
     dev = devices.ThreadDevice(purezmq.STREAMER, purezmq.PULL, purezmq.PUSH)
     dev.context_factory = lambda: ctx  # type: ignore[method-assign]
@@ -336,17 +335,11 @@ def test_thread_device_streamer(ctx: purezmq.Context, tmp_path: Path) -> None:
     dev.bind_out("inproc://out")
     dev.setsockopt_in(purezmq.RCVHWM, 10)
     dev.start()
-    src = mk(ctx, purezmq.PUSH)
-    src.connect(f"ipc://{tmp_path}/in")  # before or after the bind: it retries
-    dst = mk(ctx, purezmq.PULL)
-    dst.connect("inproc://out")
+    # connecting before or after the device binds: it retries
+    src, dst = push_pull(ctx, f"ipc://{tmp_path}/in", "inproc://out")
     src.send_multipart([b"a", b"b"])
     assert dst.recv_multipart() == [b"a", b"b"]
-    src.close()
-    dst.close()
-    ctx.term()  # the device sees ContextTerminated and closes its sockets
-    dev.join(10)
-    assert dev.done
+    end_device_by_term(ctx, dev, src, dst)
 
 
 def test_thread_proxy_monitor(ctx: purezmq.Context) -> None:
@@ -358,18 +351,11 @@ def test_thread_proxy_monitor(ctx: purezmq.Context) -> None:
     dev.start()
     mon = mk(ctx, purezmq.PULL)
     mon.connect("inproc://mon")
-    src = mk(ctx, purezmq.PUSH)
-    src.connect("inproc://in")
-    dst = mk(ctx, purezmq.PULL)
-    dst.connect("inproc://out")
+    src, dst = push_pull(ctx, "inproc://in", "inproc://out")
     src.send(b"seen twice")
     assert dst.recv() == b"seen twice"
     assert mon.recv() == b"seen twice"
-    for s in (mon, src, dst):
-        s.close()
-    ctx.term()
-    dev.join(10)
-    assert dev.done
+    end_device_by_term(ctx, dev, mon, src, dst)
 
 
 def test_thread_proxy_steerable_terminate(ctx: purezmq.Context) -> None:
@@ -408,10 +394,7 @@ def test_process_proxy_steerable(ctx: purezmq.Context, tmp_path: Path) -> None:
     # tcp port nobody listens on yet could self-connect and steal the port.
     ctrl.send(b"STATISTICS")
     assert _stats(ctrl.recv_multipart()) == [0] * 8
-    src = mk(ctx, purezmq.PUSH)
-    src.connect(f"tcp://127.0.0.1:{in_port}")
-    dst = mk(ctx, purezmq.PULL)
-    dst.connect(f"tcp://127.0.0.1:{out_port}")
+    src, dst = push_pull(ctx, f"tcp://127.0.0.1:{in_port}", f"tcp://127.0.0.1:{out_port}")
     src.send(b"across processes")
     assert dst.recv() == b"across processes"
     ctrl.send(b"STATISTICS")

@@ -33,7 +33,7 @@ import purezmq.asyncio as zaio  # noqa: E402
 import purezmq.eventloop  # noqa: E402
 from purezmq.eventloop import future as zfuture  # noqa: E402
 from purezmq.eventloop.zmqstream import ZMQStream  # noqa: E402
-from tests.helpers import run_example
+from tests.helpers import link, run_example
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -602,12 +602,7 @@ def test_echo_server_stream_with_libzmq_client(
         ours.linger = 0
         theirs.linger = 0
         try:
-            if binder == "we_bind":
-                ours.bind(_bind_addr(transport, ipc_dir, "s"))
-                theirs.connect(ours.last_endpoint.decode())
-            else:
-                theirs.bind(_bind_addr(transport, ipc_dir, "s"))
-                ours.connect(theirs.getsockopt_string(zmq_lib.LAST_ENDPOINT))
+            link(ours, theirs, binder == "we_bind", _bind_addr(transport, ipc_dir, "s"))
             server = ZMQStream(ours)
             server.on_recv(server.send_multipart)
             n = 100
@@ -646,12 +641,7 @@ def test_client_stream_with_libzmq_echo_server(transport: str, binder: str, ipc_
                 await theirs.send_multipart(await theirs.recv_multipart())
 
         try:
-            if binder == "we_bind":
-                ours.bind(_bind_addr(transport, ipc_dir, "c"))
-                theirs.connect(ours.last_endpoint.decode())
-            else:
-                theirs.bind(_bind_addr(transport, ipc_dir, "c"))
-                ours.connect(theirs.getsockopt_string(zmq_lib.LAST_ENDPOINT))
+            link(ours, theirs, binder == "we_bind", _bind_addr(transport, ipc_dir, "c"))
             server = asyncio.ensure_future(echo())
             client = ZMQStream(ours)
             got = Collector()

@@ -99,6 +99,17 @@ def events_until(mon: Any, wanted: int, timeout: float = 5.0) -> list[tuple[int,
     raise AssertionError(f"event {wanted:#x} not seen; saw {[hex(e) for e, _ in seen]}")
 
 
+def refused(server: Any, mon: Any, event: int) -> list[tuple[int, int]]:
+    """Wait for ``event`` (a failed handshake) on ``mon``; nothing reached ``server``.
+
+    Returns the monitor events seen, as ``events_until``.
+    """
+    seen = events_until(mon, event)
+    with pytest.raises(purezmq.Again):
+        server.recv()
+    return seen
+
+
 def secure(server: Any, client: Any, mech: str) -> list[bytes]:
     """Configure ``mech`` on both; return the credentials frames the handler should see."""
     if mech == "NULL":
@@ -119,6 +130,13 @@ def secure(server: Any, client: Any, mech: str) -> list[bytes]:
     return [purezmq.utils.z85.decode(cpub)]
 
 
+def connect_tcp(server: Any, client: Any) -> int:
+    """Bind ``server`` on a free local tcp port, connect ``client`` there; returns the port."""
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    client.connect(f"tcp://127.0.0.1:{port}")
+    return int(port)
+
+
 @pytest.fixture(params=["libzmq", "purezmq"])
 def client_ctx(request: Any, ctx: Any, lzctx: Any) -> Iterator[Any]:
     yield lzctx if request.param == "libzmq" else ctx
@@ -130,8 +148,7 @@ def test_handler_accepts_with_user_id_and_metadata(ctx: Any, client_ctx: Any, me
     server = mk(ctx, purezmq.PULL, routing_id=b"srv-id")
     client = mk(client_ctx, zmq.PUSH)
     creds = secure(server, client, mech)
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"hello")
     frame = server.recv(copy=False)
     assert frame.bytes == b"hello"
@@ -154,14 +171,11 @@ def test_handler_refusal_keeps_messages_out(
     mon = server.get_monitor_socket()
     client = mk(client_ctx, zmq.PUSH)
     secure(server, client, mech)
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"intruder")
-    seen = events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_AUTH)
+    seen = refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_AUTH)
     assert seen[-1] == (purezmq.EVENT_HANDSHAKE_FAILED_AUTH, int(code))
     assert purezmq.EVENT_HANDSHAKE_SUCCEEDED not in [e for e, _ in seen]
-    with pytest.raises(purezmq.Again):
-        server.recv()
 
 
 def test_router_handler(ctx: Any, lzctx: Any) -> None:
@@ -169,8 +183,7 @@ def test_router_handler(ctx: Any, lzctx: Any) -> None:
     server = mk(ctx, purezmq.PULL)
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, "PLAIN")
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"via router")
     frame = server.recv(copy=False)
     assert (frame.bytes, frame.get("User-Id")) == (b"via router", "bob")
@@ -234,18 +247,15 @@ def test_handler_gone_fails_only_that_handshake(ctx: Any, lzctx: Any) -> None:
     mon = server.get_monitor_socket()
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, "PLAIN")
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"stranded")
     assert got.wait(5)
     handler.sock.close()
-    seen = events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+    seen = refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
     assert seen[-1] == (
         purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
         purezmq.PROTOCOL_ERROR_ZAP_UNSPECIFIED,
     )
-    with pytest.raises(purezmq.Again):
-        server.recv()
 
 
 @pytest.mark.parametrize(
@@ -268,13 +278,10 @@ def test_malformed_reply_fails_that_handshake(ctx: Any, lzctx: Any, bad: Reply, 
     mon = server.get_monitor_socket()
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, "PLAIN")
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    port = connect_tcp(server, client)
     client.send(b"x")
-    seen = events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+    seen = refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
     assert seen[-1][1] == getattr(purezmq, f"PROTOCOL_ERROR_ZAP_{value}")
-    with pytest.raises(purezmq.Again):
-        server.recv()
     good = mk(lzctx, zmq.PUSH, plain_username=b"good", plain_password=b"pw")
     good.connect(f"tcp://127.0.0.1:{port}")
     good.send(b"still served")
@@ -286,8 +293,7 @@ def test_null_without_domain_never_asks(ctx: Any, lzctx: Any) -> None:
     handler = Handler(ctx, status_reply(b"400"))
     server = mk(ctx, purezmq.PULL)
     client = mk(lzctx, zmq.PUSH)
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"plain old NULL")
     assert server.recv() == b"plain old NULL"
     assert handler.requests == []
@@ -298,8 +304,7 @@ def test_null_client_with_domain_asks_too(ctx: Any, lzctx: Any) -> None:
     handler = Handler(ctx, ok_reply())
     server = mk(lzctx, zmq.PULL)
     client = mk(ctx, purezmq.PUSH, zap_domain=b"client-side")
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"asked")
     assert server.recv() == b"asked"
     assert [r[2] for r in handler.requests] == [b"client-side"]
@@ -310,8 +315,7 @@ def test_no_handler_lets_in_unless_domain_enforced(ctx: Any, lzctx: Any, mech: s
     server = mk(ctx, purezmq.PULL)
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, mech)
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"in")
     assert server.recv() == b"in"
 
@@ -319,12 +323,9 @@ def test_no_handler_lets_in_unless_domain_enforced(ctx: Any, lzctx: Any, mech: s
     mon = strict.get_monitor_socket()
     client2 = mk(lzctx, zmq.PUSH)
     secure(strict, client2, mech)
-    port = strict.bind_to_random_port("tcp://127.0.0.1")
-    client2.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(strict, client2)
     client2.send(b"out")
-    events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-    with pytest.raises(purezmq.Again):
-        strict.recv()
+    refused(strict, mon, purezmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 def test_handshake_ivl_bounds_the_wait_for_zap(ctx: Any, lzctx: Any) -> None:
@@ -333,12 +334,9 @@ def test_handshake_ivl_bounds_the_wait_for_zap(ctx: Any, lzctx: Any) -> None:
     mon = server.get_monitor_socket()
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, "PLAIN")
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"x")
-    events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-    with pytest.raises(purezmq.Again):
-        server.recv()
+    refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
 
 def test_failed_curve_handshake_reports_libzmq_event(ctx: Any, lzctx: Any) -> None:
@@ -348,10 +346,7 @@ def test_failed_curve_handshake_reports_libzmq_event(ctx: Any, lzctx: Any) -> No
     client = mk(lzctx, zmq.PUSH)
     secure(server, client, "CURVE")
     client.curve_serverkey = purezmq.curve_keypair()[0]
-    port = server.bind_to_random_port("tcp://127.0.0.1")
-    client.connect(f"tcp://127.0.0.1:{port}")
+    connect_tcp(server, client)
     client.send(b"x")
-    seen = events_until(mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+    seen = refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
     assert seen[-1][1] == purezmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
-    with pytest.raises(purezmq.Again):
-        server.recv()

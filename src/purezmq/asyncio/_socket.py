@@ -5,9 +5,11 @@ Theory of operation:
 - Every operation first runs the core operation non-blocking, right in the
   caller's coroutine step. Most sends and many receives finish there and
   return an already-resolved Future.
-- When the core says ``Again`` the operation is queued (one FIFO for
+- When the core says ``Again`` (``_AGAIN`` on the hot path) the operation is queued (one FIFO for
   receives, one for sends) and a ``_LoopWaker`` is registered as a
-  ``Watcher`` on the core socket. The core wakes watchers whenever something
+  ``Watcher`` on the core socket (it stays registered until the socket
+  closes, and ignores wakes on its loop while nothing is queued). The core
+  wakes watchers whenever something
   may have changed (a pipe was activated, a command was posted); the waker
   schedules one ``_run`` on the owning loop (``call_soon`` when woken on the
   loop thread itself -- engines served by this loop --, else
@@ -19,9 +21,13 @@ Theory of operation:
   cancelled send sent all of it (if it had already resolved) or none.
 - RCVTIMEO / SNDTIMEO arm a ``loop.call_later`` that fails the Future with
   ``zmq.Again``; ``flags=NOBLOCK`` fails it at once.
-- After an operation is queued, the waker is added and the operation tried
-  once more before sleeping: the "look again" of the flag protocol, so a
-  wake-up posted between the first attempt and the registration is not lost.
+- When an operation is queued for the first time (or on a new loop), the
+  waker is added and the operation tried once more before sleeping: the
+  "look again" of the flag protocol, so a wake-up posted between the first
+  attempt and the registration is not lost. Once the waker is registered,
+  a wake from the loop's own thread cannot fall between an attempt and the
+  queueing (they run in one step), and one from another thread always
+  schedules a run, so no second attempt is needed.
 """
 
 from __future__ import annotations
@@ -62,22 +68,34 @@ def _running_loop() -> asyncio.AbstractEventLoop:
 class _LoopWaker:
     """A core-socket Watcher that runs ``callback`` once on ``loop`` per burst of wakes."""
 
-    __slots__ = ("loop", "callback", "tid", "scheduled")
+    __slots__ = ("loop", "callback", "tid", "scheduled", "queues")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        callback: Callable[[], None],
+        queues: tuple[deque[Any], ...] = (),
+    ) -> None:
         self.loop = loop
         self.callback = callback
         self.tid = threading.get_ident()  # created on the loop's thread
         self.scheduled = False
+        # With queues: a wake on the loop thread while they are all empty is
+        # dropped (nothing waits; an operation queued later tries first).
+        self.queues = queues
 
     def wake(self) -> None:  # any thread; must not block
         if self.scheduled:
             return
-        self.scheduled = True
         try:
             if threading.get_ident() == self.tid:
+                if self.queues and not any(self.queues):
+                    return
+                self.scheduled = True
                 self.loop.call_soon(self._fire)
             else:
+                # Another thread may race an operation being queued: always run.
+                self.scheduled = True
                 self.loop.call_soon_threadsafe(self._fire)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             self.scheduled = False
@@ -149,39 +167,31 @@ class Socket(_SyncSocket):
         fut: asyncio.Future[Any] = loop.create_future()
         op = _Op(fut, kind, args)
         w = self._waker
-        if w is None or w.loop is not loop:
+        core = self._core
+        if w is not None and w.loop is loop and w in core.watchers:
+            # Registered before our first attempt: any wake since then comes
+            # from another thread and has scheduled a run (see _LoopWaker).
+            look_again = False
+        else:
             if w is not None:
-                self._core.remove_watcher(w)
-            w = self.__dict__["_waker"] = _LoopWaker(loop, self._run)
-            self._core.add_watcher(w)
-        elif not (self._recvq or self._sendq):
-            self._core.add_watcher(w)
+                core.remove_watcher(w)
+            w = self.__dict__["_waker"] = _LoopWaker(loop, self._run, (self._recvq, self._sendq))
+            core.add_watcher(w)
+            look_again = True
         q.append(op)
         if timeout_ms > 0:
             op.timer = loop.call_later(timeout_ms / 1000.0, _time_out, fut)
-        fut.add_done_callback(lambda f: self._op_done(q, op))
         # Look again now that the waker is registered (a wake may have come and gone).
-        if len(q) == 1:
+        if look_again and len(q) == 1:
             self._run()
         return fut
 
-    def _op_done(self, q: deque[_Op], op: _Op) -> None:
-        if op.timer is not None:
-            op.timer.cancel()
-        try:
-            q.remove(op)
-        except ValueError:
-            pass
-        self._maybe_unwatch()
-
-    def _maybe_unwatch(self) -> None:
-        if not self._recvq and not self._sendq:
-            w = self._waker
-            if w is not None:
-                self._core.remove_watcher(w)
-
     def _run(self) -> None:
-        """Retry queued operations in order (loop thread)."""
+        """Retry queued operations in order (loop thread).
+
+        Futures done meanwhile (cancelled, timed out) are dropped here, when
+        they reach the head of their queue: no done-callback per operation.
+        """
         for q, attempt in ((self._recvq, self._attempt_recv), (self._sendq, self._attempt_send)):
             while q:
                 op = q[0]
@@ -195,25 +205,46 @@ class Socket(_SyncSocket):
                     break
                 except Exception as e:
                     q.popleft()
+                    _settle(op)
                     fut.set_exception(e)
                     continue
+                if result is _AGAIN:
+                    break
                 q.popleft()
+                _settle(op)
                 fut.set_result(result)
-        self._maybe_unwatch()
+                if q is self._recvq:
+                    # It had to wait for input: the next send answers it, so
+                    # engines write it at once (see StreamEngine.kick).
+                    self._core.pingpong = True
 
     # -- core attempts (never block; raise Again) ---------------------------------------------
 
     def _attempt_recv(self, kind: str, args: tuple[Any, ...]) -> Any:
+        """The result, or ``_AGAIN`` (cheaper than raising Again on the hot path)."""
         # The result's conversion (decode, unpickle...) happens here, in the
         # same step that took the message: a Future is never resolved with a
         # message that a later callback could drop.
+        core = self._core
         if kind == "recv_multipart":
             copy, post = args
-            res = _SyncSocket.recv_multipart(self, _NOBLOCK, copy)
+            if core.rparts:
+                res = _SyncSocket.recv_multipart(self, _NOBLOCK, copy)
+            else:
+                msg = core.try_recv()
+                if msg is None:
+                    return _AGAIN
+                res = self._multipart_out(msg, copy)
             return res if post is None else post(res)
         if kind == "recv":
             copy, post = args
-            res = _SyncSocket.recv(self, _NOBLOCK, copy)
+            if core.rparts:
+                res = _SyncSocket.recv(self, _NOBLOCK, copy)
+            else:
+                msg = core.try_recv()
+                if msg is None:
+                    return _AGAIN
+                res = self._frame_out(msg, copy)
             return res if post is None else post(res)
         buf, nbytes = args  # recv_into
         view = memoryview(buf).cast("B")
@@ -241,14 +272,21 @@ class Socket(_SyncSocket):
     def _recv_op(self, kind: str, flags: int, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         flags = int(flags)
         q = self._recvq
+        while q and q[0].fut.done():  # cancelled / timed out: see _run
+            q.popleft()
         if not q:
             try:
-                return _resolved(self._attempt_recv(kind, args))
+                res = self._attempt_recv(kind, args)
             except Again as e:
                 if flags & _NOBLOCK:
                     return _failed(e)
             except Exception as e:
                 return _failed(e)
+            else:
+                if res is not _AGAIN:
+                    return _resolved(res)
+                if flags & _NOBLOCK:
+                    return _failed(Again())
         elif flags & _NOBLOCK:
             return _failed(Again())
         timeout = self._core.options.rcvtimeo
@@ -260,6 +298,8 @@ class Socket(_SyncSocket):
         flags = int(flags)
         args = (parts, bool(flags & _SNDMORE), track)
         q = self._sendq
+        while q and q[0].fut.done():
+            q.popleft()
         if not q:
             try:
                 return _resolved(self._attempt_send("send", args))
@@ -389,6 +429,16 @@ class Socket(_SyncSocket):
             if w is not None:
                 self._core.remove_watcher(w)
         super().close(linger)
+
+
+_AGAIN: Any = object()  # "would block" from an attempt, without raising
+
+
+def _settle(op: _Op) -> None:
+    """The operation is over: its timeout timer goes."""
+    if op.timer is not None:
+        op.timer.cancel()
+        op.timer = None
 
 
 def _time_out(fut: asyncio.Future[Any]) -> None:

@@ -290,6 +290,17 @@ class SocketBase:
         self.pingpong = True
         return msg
 
+    def try_recv(self) -> Msg | None:
+        """A whole message, or None when none waits (non-blocking, no exception)."""
+        if self.mailbox:
+            self.process_commands()
+        if self.closed or self.ctx_terminated:
+            self._check()
+        msg = self.xrecv()
+        if msg is None and self._read_owned():
+            msg = self.xrecv()
+        return msg
+
     def _read_owned(self) -> bool:
         """Read connections the I/O loop left to this thread (see engine.py); any read?"""
         if len(self.pipes) > DIRECT_MAX or self.watchers:

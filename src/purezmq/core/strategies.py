@@ -114,8 +114,12 @@ class FairQueue(_ActiveSet):
             q = pipe.inq
             if q:
                 msg = q.popleft()
-                if pipe.reading_paused or pipe.inproc_peer is not None:
+                if pipe.reading_paused:
                     pipe.after_read()
+                else:
+                    w = pipe.inproc_peer  # pipe.after_read's inproc case, inline
+                    if w is not None and not w.out_active and not w.out_posted:
+                        pipe.after_read()
                 cur += 1
                 self.current = 0 if cur >= self.active else cur
                 self.last = pipe

@@ -148,14 +148,17 @@ class Device:
 
     def _setup_sockets(self) -> tuple[Socket, Socket]:
         """Create the sockets (in the running thread) and apply the recorded calls."""
-        ctx = self._context = self.context_factory()
-        ins = self._plans["in"].make(ctx)
-        self._sockets.append(ins)
-        outs = ins
-        if "out" in self._plans:
-            outs = self._plans["out"].make(ctx)
-            self._sockets.append(outs)
+        self._context = self.context_factory()
+        ins = self._setup_socket("in")
+        outs = self._setup_socket("out") if "out" in self._plans else ins
         return ins, outs
+
+    def _setup_socket(self, which: str) -> Socket:
+        """Create the ``which`` socket in the device's context (closed when it ends)."""
+        assert self._context is not None
+        s = self._plans[which].make(self._context)
+        self._sockets.append(s)
+        return s
 
     def run_device(self) -> None:
         """The device's work (override in subclasses): ``device()`` on the two sockets."""

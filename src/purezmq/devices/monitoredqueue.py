@@ -74,7 +74,7 @@ class MonitoredQueueBase(ProxyBase):
 
     def run_device(self) -> None:
         ins, outs = self._setup_sockets()
-        mons = self._setup_extra("mon")
+        mons = self._setup_socket("mon")
         monitored_queue(ins, outs, mons, self.in_prefix, self.out_prefix)
 
 

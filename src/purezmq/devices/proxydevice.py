@@ -12,7 +12,6 @@ from typing import Any
 from purezmq import constants as C
 from purezmq.devices.basedevice import Device, ProcessDevice, ThreadDevice, _SocketPlan
 from purezmq.sugar.proxy import proxy, proxy_steerable
-from purezmq.sugar.socket import Socket
 
 __all__ = [
     "Proxy",
@@ -48,15 +47,9 @@ class ProxyBase(Device):
         """Pick a free port on ``addr`` now, enqueue the bind of the monitor socket."""
         return self._bind_random("mon", addr, *args, **kwargs)
 
-    def _setup_extra(self, which: str) -> Socket:
-        assert self._context is not None
-        s = self._plans[which].make(self._context)
-        self._sockets.append(s)
-        return s
-
     def run_device(self) -> None:
         ins, outs = self._setup_sockets()
-        mons = self._setup_extra("mon")
+        mons = self._setup_socket("mon")
         proxy(ins, outs, mons)
 
 
@@ -101,8 +94,8 @@ class ProxySteerableBase(ProxyBase):
 
     def run_device(self) -> None:
         ins, outs = self._setup_sockets()
-        mons = self._setup_extra("mon")
-        ctrl = self._setup_extra("ctrl") if "ctrl" in self._plans else None
+        mons = self._setup_socket("mon")
+        ctrl = self._setup_socket("ctrl") if "ctrl" in self._plans else None
         proxy_steerable(ins, outs, mons, ctrl)
 
 

@@ -28,7 +28,7 @@ from gevent.socket import wait_read
 
 from purezmq import constants as C
 from purezmq.core.socketbase import Signal
-from purezmq.error import Again, ZMQError
+from purezmq.error import Again
 from purezmq.sugar.context import Context as _SyncContext
 from purezmq.sugar.frame import MessageTracker
 from purezmq.sugar.socket import Socket as _SyncSocket
@@ -66,10 +66,15 @@ def _again(what: str) -> Again:
 class Socket(_SyncSocket):
     """pyzmq's Socket whose blocking send/recv/poll let other greenlets run."""
 
-    def _green(self, op: Callable[[], T], timeout_ms: int, what: str) -> T:
-        """Run the non-blocking ``op`` until it succeeds, waiting in the hub in between."""
+    def _green(self, op: Callable[[int], T], flags: int, timeout_ms: int, what: str) -> T:
+        """Run ``op(flags)``; if it would block (no NOBLOCK in ``flags``), run it with
+        NOBLOCK until it succeeds, waiting in the hub in between."""
+        flags = int(flags)
+        if flags & _NOBLOCK:
+            return op(flags)
+        nb = flags | _NOBLOCK
         try:
-            return op()
+            return op(nb)
         except Again:
             if timeout_ms == 0:
                 raise
@@ -82,7 +87,7 @@ class Socket(_SyncSocket):
             while True:
                 sig.drain()
                 try:
-                    return op()
+                    return op(nb)
                 except Again:
                     pass
                 if deadline is None:
@@ -115,12 +120,9 @@ class Socket(_SyncSocket):
         group: str | None = None,
     ) -> MessageTracker | None:
         """Send a frame; waiting at HWM yields to other greenlets (SNDTIMEO honoured)."""
-        flags = int(flags)
-        if flags & _NOBLOCK:
-            return super().send(data, flags, copy, track, routing_id, group)
-        nb = flags | _NOBLOCK
         return self._green(
-            lambda: super(Socket, self).send(data, nb, copy, track, routing_id, group),
+            lambda f: super(Socket, self).send(data, f, copy, track, routing_id, group),
+            flags,
             self._core.options.sndtimeo,
             "send",
         )
@@ -134,49 +136,35 @@ class Socket(_SyncSocket):
         **kwargs: Any,
     ) -> MessageTracker | None:
         """Send a multipart message; waiting yields to other greenlets."""
-        flags = int(flags)
-        if flags & _NOBLOCK:
-            return super().send_multipart(msg_parts, flags, copy, track, **kwargs)
-        nb = flags | _NOBLOCK
         return self._green(
-            lambda: super(Socket, self).send_multipart(msg_parts, nb, copy, track, **kwargs),
+            lambda f: super(Socket, self).send_multipart(msg_parts, f, copy, track, **kwargs),
+            flags,
             self._core.options.sndtimeo,
             "send",
         )
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive a frame; waiting yields to other greenlets (RCVTIMEO honoured)."""
-        flags = int(flags)
-        if flags & _NOBLOCK:
-            return super().recv(flags, copy, track)
-        nb = flags | _NOBLOCK
         return self._green(
-            lambda: super(Socket, self).recv(nb, copy, track),
+            lambda f: super(Socket, self).recv(f, copy, track),
+            flags,
             self._core.options.rcvtimeo,
             "recv",
         )
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
         """Receive a multipart message; waiting yields to other greenlets."""
-        flags = int(flags)
-        if flags & _NOBLOCK:
-            return super().recv_multipart(flags, copy, track)
-        nb = flags | _NOBLOCK
         return self._green(
-            lambda: super(Socket, self).recv_multipart(nb, copy, track),
+            lambda f: super(Socket, self).recv_multipart(f, copy, track),
+            flags,
             self._core.options.rcvtimeo,
             "recv",
         )
 
-    def poll(self, timeout: int | None = None, flags: int = C.POLLIN) -> int:
-        """Wait (in the hub) up to ``timeout`` ms for ``flags``; returns the events seen."""
-        if self._core.closed:
-            raise ZMQError(C.ENOTSUP, "socket is closed")  # pyzmq's errno here
+    def _poller(self) -> Any:
         from purezmq.green.poll import Poller
 
-        p = Poller()
-        p.register(self, flags)
-        return dict(p.poll(timeout)).get(self, 0)
+        return Poller()
 
 
 class Context(_SyncContext):

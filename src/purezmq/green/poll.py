@@ -14,29 +14,13 @@ from typing import Any
 from gevent import select as gselect
 
 from purezmq import constants as C
-from purezmq.error import ZMQError
 from purezmq.green.core import GreenSignal
 from purezmq.sugar.poll import Poller as _SyncPoller
+from purezmq.sugar.poll import _fileno, _select, _zmq_core, _zmq_ready
 
 __all__ = ["Poller", "select"]
 
-POLLIN, POLLOUT, POLLERR = int(C.POLLIN), int(C.POLLOUT), int(C.POLLERR)
-
-
-def _fileno(obj: Any) -> int:
-    return obj if isinstance(obj, int) else int(obj.fileno())
-
-
-class Poller(_SyncPoller):
-    """pyzmq's Poller whose ``poll`` lets other greenlets run while it waits."""
-
-    def poll(self, timeout: float | None = None) -> list[tuple[Any, int]]:
-        """Wait up to ``timeout`` ms (None or negative: forever); return [(socket, events)]."""
-        if timeout is None or timeout < 0:
-            deadline = None
-        else:
-            deadline = time.monotonic() + timeout / 1000.0
-        return _green_poll(self.sockets, deadline)
+POLLIN, POLLOUT = int(C.POLLIN), int(C.POLLOUT)
 
 
 def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[Any, int]]:
@@ -44,10 +28,8 @@ def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tu
     rfds: list[int] = []
     wfds: list[int] = []
     for s, f in items:
-        core = getattr(s, "_core", None)
+        core = _zmq_core(s)
         if core is not None:
-            if core.closed:
-                raise ZMQError(C.ENOTSOCK, "cannot poll a closed socket")
             zitems.append((s, f, core))
         else:
             fd = _fileno(s)
@@ -61,14 +43,7 @@ def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tu
     try:
         while True:
             sig.drain()
-            ready: dict[Any, int] = {}
-            for s, f, core in zitems:
-                ev = core.events()
-                if core.rparts:
-                    ev |= POLLIN
-                ev &= f
-                if ev:
-                    ready[s] = ev
+            ready = _zmq_ready(zitems)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if rfds or wfds or not ready:
                 r, w, _ = gselect.select([sig.rfd, *rfds], wfds, [], 0 if ready else left)
@@ -89,25 +64,14 @@ def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tu
         sig.close()
 
 
+class Poller(_SyncPoller):
+    """pyzmq's Poller whose ``poll`` lets other greenlets run while it waits."""
+
+    _poll_items = staticmethod(_green_poll)
+
+
 def select(
     rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None = None
 ) -> tuple[list[Any], list[Any], list[Any]]:
     """Like ``purezmq.select`` (``timeout`` in seconds), waiting in the gevent hub."""
-    ms = -1 if timeout is None or timeout < 0 else int(timeout * 1000.0)
-    p = Poller()
-    for s in set(rlist) | set(wlist) | set(xlist):
-        flags = (
-            (POLLIN if s in rlist else 0)
-            | (POLLOUT if s in wlist else 0)
-            | (POLLERR if s in xlist else 0)
-        )
-        p.register(s, flags)
-    rl, wl, xl = [], [], []
-    for s, ev in p.poll(ms):
-        if ev & POLLIN:
-            rl.append(s)
-        if ev & POLLOUT:
-            wl.append(s)
-        if ev & POLLERR:
-            xl.append(s)
-    return rl, wl, xl
+    return _select(Poller(), rlist, wlist, xlist, timeout)

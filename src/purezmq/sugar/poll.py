@@ -76,7 +76,11 @@ class Poller:
             deadline = None
         else:
             deadline = time.monotonic() + timeout / 1000.0
-        return _poll(self.sockets, deadline)
+        return self._poll_items(self.sockets, deadline)
+
+    @staticmethod
+    def _poll_items(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[Any, int]]:
+        return _poll(items, deadline)  # green.Poller's waits in the gevent hub
 
 
 def _zmq_core(s: Any) -> Any:
@@ -84,6 +88,19 @@ def _zmq_core(s: Any) -> Any:
     if core is not None and core.closed:
         raise ZMQError(C.ENOTSOCK, "cannot poll a closed socket")
     return core
+
+
+def _zmq_ready(zitems: list[tuple[Any, int, Any]]) -> dict[Any, int]:
+    """The events each purezmq socket of ``zitems`` has now, among those asked for."""
+    ready: dict[Any, int] = {}
+    for s, f, core in zitems:
+        ev = core.events()
+        if core.rparts:
+            ev |= POLLIN
+        ev &= f
+        if ev:
+            ready[s] = ev
+    return ready
 
 
 def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[Any, int]]:
@@ -108,14 +125,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
                     # pyzmq (zmq_poll) reports a non-zmq item by its integer fd.
                     sel.register(fd, mask, fd)
         while True:
-            ready: dict[Any, int] = {}
-            for s, f, core in zitems:
-                ev = core.events()
-                if core.rparts:
-                    ev |= POLLIN
-                ev &= f
-                if ev:
-                    ready[s] = ev
+            ready = _zmq_ready(zitems)
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             if sel is not None:
                 for key, mask in sel.select(0 if ready else left):
@@ -132,9 +142,10 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
                 if ready or left == 0:
                     break
                 waiter.wait(left)
-        order = {(s if core else _fileno(s)): i for i, (s, _, core) in enumerate(
-            (s, f, getattr(s, "_core", None)) for s, f in items
-        )}
+        order = {
+            (s if core else _fileno(s)): i
+            for i, (s, _, core) in enumerate((s, f, getattr(s, "_core", None)) for s, f in items)
+        }
         return sorted(ready.items(), key=lambda kv: order.get(kv[0], 0))
     finally:
         for _, _, core in zitems:
@@ -149,10 +160,16 @@ def select(
     rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None = None
 ) -> tuple[list[Any], list[Any], list[Any]]:
     """Like ``select.select`` but for purezmq sockets too; ``timeout`` in seconds."""
+    return _select(Poller(), rlist, wlist, xlist, timeout)
+
+
+def _select(
+    p: Poller, rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None
+) -> tuple[list[Any], list[Any], list[Any]]:
+    """``select`` with the (empty) Poller ``p``: the sync one or green.Poller."""
     if timeout is None:
         timeout = -1
     ms = int(timeout * 1000.0) if timeout >= 0 else -1
-    p = Poller()
     for s in set(rlist) | set(wlist) | set(xlist):
         flags = (
             (POLLIN if s in rlist else 0)

@@ -593,13 +593,17 @@ class Socket:
         rparts = core.rparts
         if rparts:
             data = rparts.pop(0)
-            more = bool(rparts)
-        else:
-            msg = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
-            data = msg[0]
-            more = len(msg) > 1
-            if more:
-                core.rparts = msg[1:]
+            if copy:
+                return data if type(data) is bytes else bytes(data)
+            return self._frame(data, bool(rparts))
+        return self._frame_out(core.recv(bool(int(flags) & _NOBLOCK) if flags else False), copy)
+
+    def _frame_out(self, msg: list[Any], copy: bool) -> Any:
+        """The first frame of a message just received (the rest wait in ``rparts``)."""
+        data = msg[0]
+        more = len(msg) > 1
+        if more:
+            self._core.rparts = msg[1:]
         if copy:
             return data if type(data) is bytes else bytes(data)
         return self._frame(data, more)
@@ -612,6 +616,10 @@ class Socket:
             core.rparts = []
         else:
             parts = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
+        return self._multipart_out(parts, copy)
+
+    def _multipart_out(self, parts: list[Any], copy: bool) -> list[Any]:
+        """A whole message as ``recv_multipart`` returns it."""
         if copy:
             for i, p in enumerate(parts):
                 if type(p) is not bytes:
@@ -662,11 +670,15 @@ class Socket:
         """Wait up to ``timeout`` ms for ``flags`` events; returns the events seen."""
         if self._core.closed:
             raise ZMQError(C.ENOTSUP, "socket is closed")  # pyzmq's errno here
-        from purezmq.sugar.poll import Poller
-
-        p = Poller()
+        p = self._poller()
         p.register(self, flags)
         return dict(p.poll(timeout)).get(self, 0)
+
+    def _poller(self) -> Any:
+        """A new Poller for ``poll`` (green.Socket's waits in the gevent hub)."""
+        from purezmq.sugar.poll import Poller
+
+        return Poller()
 
     # -- monitoring ------------------------------------------------------------------------
 

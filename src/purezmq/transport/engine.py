@@ -535,6 +535,11 @@ class StreamEngine:
             if more or self.write_blocked or self.failed:
                 self.reactor.call(self._after_write)
             return
+        if not self.direct and self.sock.pingpong and self.reactor.in_loop_thread():
+            # asyncio: the caller runs on our loop; a reply/request goes out
+            # now rather than one loop iteration later.
+            self._drain()
+            return
         if not self.kick_pending:
             self.kick_pending = True
             self.reactor.call(self._drain)
