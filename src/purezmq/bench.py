@@ -132,7 +132,9 @@ CASES: list[Case] = [
     _lat("tcp"),
     _lat("ipc"),
     _thr("tcp", 64, aio=True),
+    _thr("tcp", 1024, aio=True),
     _lat("tcp", aio=True),
+    _lat("ipc", aio=True),
     Case("curve-thr-tcp-1k", "PUSH/PULL tcp 1 KiB CURVE", "thr", "tcp", 1024, 10000, 1000, True),
 ]
 

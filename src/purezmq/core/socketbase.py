@@ -153,6 +153,8 @@ class SocketBase:
         # Did the socket wait for input since its last send? Then the next
         # send is a reply/request and engines write it directly (engine.kick).
         self.pingpong = False
+        # Has it sent since it last waited for input? (A recv now awaits an answer.)
+        self.replying = False
         # The poll object of the last direct wait, with the connection fds it watches.
         self._dpoll: tuple[list[int], Any] | None = None
 
@@ -261,6 +263,7 @@ class SocketBase:
             self._check()
         if self.xsend(msg):
             self.pingpong = False
+            self.replying = True
             return
         if timeout is None:
             timeout = self.options.sndtimeo
@@ -268,6 +271,7 @@ class SocketBase:
             raise make_error(_EAGAIN)
         self._wait(lambda: self.xsend(msg), timeout)
         self.pingpong = False
+        self.replying = True
 
     def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
         """Receive a whole multipart message, waiting up to RCVTIMEO."""
@@ -286,8 +290,12 @@ class SocketBase:
                 if msg is not None:
                     return msg
             raise make_error(_EAGAIN)
-        msg = self._wait(self.xrecv, timeout, True)
+        # Only a recv that waits for an answer to our own send reads the
+        # connections itself: a pure receiver (PULL, SUB) streams faster with
+        # the I/O thread reading ahead on another core.
+        msg = self._wait(self.xrecv, timeout, self.replying)
         self.pingpong = True
+        self.replying = False
         return msg
 
     def try_recv(self) -> Msg | None:
