@@ -387,3 +387,38 @@ def test_bad_key_errors_do_not_echo_the_key(ctx: Any) -> None:
         with pytest.raises(purezmq.ZMQError) as info:
             s.curve_secretkey = bad
         assert bad.decode() not in str(info.value)
+
+
+def test_curve_without_pynacl_names_the_extra() -> None:
+    """Without PyNaCl: has("curve") is False and CURVE options say what to install."""
+    import subprocess
+    import sys
+    import textwrap
+
+    program = textwrap.dedent(
+        """
+        import sys
+        sys.modules["nacl"] = None  # as if PyNaCl were not installed
+        import purezmq
+        assert not purezmq.has("curve")
+        s = purezmq.Context().socket(purezmq.PULL)
+        for opt in ("curve_server", "curve_secretkey"):
+            try:
+                setattr(s, opt, 1 if opt == "curve_server" else b"k" * 32)
+            except purezmq.ZMQError as e:
+                print(opt, e.errno == purezmq.EINVAL, "purezmq[curve]" in str(e))
+        try:
+            purezmq.curve_keypair()
+        except ImportError as e:
+            print("keypair", "purezmq[curve]" in str(e))
+        s.close(0)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=30
+    )
+    assert out.stdout.split("\n")[:3] == [
+        "curve_server True True",
+        "curve_secretkey True True",
+        "keypair True",
+    ], out.stderr

@@ -194,8 +194,22 @@ def _heartbeat_ttl(name: str, value: int) -> int:
     raise _einval(f"{name} must be between 0 and 6553599 milliseconds (got {value})")
 
 
+def _need_curve(name: str) -> None:
+    """CURVE options fail without PyNaCl, as they do in a libzmq built without CURVE."""
+    from purezmq.zmtp.mechanisms.curve import _INSTALL_HINT, HAVE_NACL
+
+    if not HAVE_NACL:
+        raise _einval(f"{name}: {_INSTALL_HINT}")
+
+
+def _curve_server(name: str, value: int) -> int:
+    _need_curve(name)
+    return _bool_strict(name, value)
+
+
 def _curve_key(name: str, value: bytes) -> bytes:
     """32 raw bytes, or 40 Z85 characters (optionally NUL-terminated) -> 32 raw bytes."""
+    _need_curve(name)
     if len(value) == 32:
         return value
     if len(value) == 41 and value[40] == 0:
@@ -360,7 +374,7 @@ _add(_S.MECHANISM, "int", int(SecurityMechanism.NULL), writable=False)
 _add(_S.PLAIN_SERVER, "int", 0, _bool_strict)
 _add(_S.PLAIN_USERNAME, "bytes", b"", _blob(1, 255))
 _add(_S.PLAIN_PASSWORD, "bytes", b"", _blob(1, 255))
-_add(_S.CURVE_SERVER, "int", 0, _bool_strict)
+_add(_S.CURVE_SERVER, "int", 0, _curve_server)
 _add(_S.CURVE_PUBLICKEY, "bytes", b"", _curve_key)
 _add(_S.CURVE_SECRETKEY, "bytes", b"", _curve_key)
 _add(_S.CURVE_SERVERKEY, "bytes", b"", _curve_key)

@@ -691,7 +691,9 @@ class Socket:
             # libzmq sends a last MONITOR_STOPPED event before closing the stream.
             with self.__dict__.get("_monitor_lock") or threading.Lock():  # vs a hook running now
                 try:
-                    old._core.send([struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True)
+                    old._core.send(
+                        [struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True
+                    )
                 except ZMQError:
                     pass
             old.close(linger=-1)

@@ -17,6 +17,10 @@ Rules this module keeps (libzmq 4.3's behaviour, checked against it):
   frames, a bad status code) fails that handshake as a protocol error with
   libzmq's ``PROTOCOL_ERROR_ZAP_*`` value; a handler that goes away with the
   request pending fails it too.
+- Status 300 (temporary failure) sends no ERROR, as in libzmq, but closes
+  the connection where libzmq leaves it open and idle: the client then
+  reconnects after RECONNECT_IVL and is asked about again, which is what
+  "temporary" asks for. 400/500 send ERROR and close, as libzmq does.
 """
 
 from __future__ import annotations
