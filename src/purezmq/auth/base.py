@@ -295,8 +295,6 @@ class Authenticator:
     ) -> None:
         """Send the reply: version, request id, status, text, user id, no metadata."""
         user_id = user_id if status_code == b"200" else b""
-        if isinstance(user_id, str):
-            user_id = user_id.encode(self.encoding, "replace")
         self.log.debug("ZAP reply code=%s text=%s", status_code, status_text)
         self.zap_socket.send_multipart(
             [VERSION, request_id, status_code, status_text, user_id, b""]
