@@ -222,6 +222,69 @@ def test_rcvtimeo_sndtimeo_and_noblock() -> None:
     run(main)
 
 
+def test_timeouts_share_one_timer_per_socket() -> None:
+    """A shorter RCVTIMEO queued behind a longer one still fails on time; later ops too."""
+
+    async def main() -> None:
+        ctx = zaio.Context()
+        s = ctx.socket(zmq.PULL)
+        s.bind("inproc://timeo-shared")
+        loop = asyncio.get_running_loop()
+        s.rcvtimeo = 2000
+        t0 = loop.time()
+        slow = s.recv()
+        s.rcvtimeo = 50
+        with pytest.raises(zmq.Again):
+            await w(s.recv())
+        assert 0.04 <= loop.time() - t0 < 1.5
+        assert not slow.done()
+        slow.cancel()
+        await asyncio.sleep(0.1)  # the timer fires with nothing overdue, then idles
+        t0 = loop.time()
+        with pytest.raises(zmq.Again):
+            await w(s.recv())
+        assert loop.time() - t0 >= 0.04
+        ctx.destroy(linger=0)
+
+    run(main)
+
+
+def test_resume_after_engine_read_keeps_order_and_callbacks() -> None:
+    """Tasks resumed right after an engine's read: FIFO, their context, failing callbacks."""
+
+    async def main() -> None:
+        ctx = zaio.Context()
+        pull = ctx.socket(zmq.PULL)
+        push = ctx.socket(zmq.PUSH)
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        push.connect(f"tcp://127.0.0.1:{port}")
+        errors: list[Any] = []
+        asyncio.get_running_loop().set_exception_handler(lambda _, c: errors.append(c))
+
+        async def waiter(i: int) -> tuple[int, bytes, int]:
+            me = asyncio.current_task()
+            msg = await pull.recv()
+            assert asyncio.current_task() is me
+            return i, msg, i
+
+        tasks = [asyncio.ensure_future(waiter(i)) for i in range(3)]
+        await asyncio.sleep(0.05)
+        failing = pull.recv()
+        failing.add_done_callback(lambda f: 1 / 0)
+        seen: list[bytes] = []
+        failing.add_done_callback(lambda f: seen.append(f.result()))
+        for i in range(4):
+            await push.send(b"m%d" % i)
+        assert await w(asyncio.gather(*tasks)) == [(i, b"m%d" % i, i) for i in range(3)]
+        assert await w(failing) == b"m3"
+        await asyncio.sleep(0)
+        assert seen == [b"m3"]
+        assert len(errors) == 1 and isinstance(errors[0]["exception"], ZeroDivisionError)
+        ctx.destroy(linger=0)
+
+    run(main)
+
+
 def test_sync_thread_and_async_over_inproc() -> None:
     ctx = zaio.Context()
     sync = zmq.Socket(ctx, zmq.PAIR)  # a blocking socket of the same context

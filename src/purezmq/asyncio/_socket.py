@@ -15,12 +15,21 @@ Theory of operation:
   loop thread itself -- engines served by this loop --, else
   ``call_soon_threadsafe``), and ``_run`` retries the queued operations in
   order until one says ``Again`` again.
+- A wake from an engine's read on the loop (``LoopReactor.run_deferring``)
+  runs ``_run`` right after that read instead, and as no task runs then,
+  ``_run`` also resumes the tasks awaiting the Futures it resolves on the
+  spot (``_resolve_eager``: their done-callbacks run there rather than one
+  loop iteration later). A request/reply round trip thus costs each side
+  one loop iteration: read, resume, send, wait.
 - The core operations are atomic: a receive takes a whole message from a
   pipe or nothing, a send queues a whole message or nothing. So a cancelled
   Future loses nothing: a cancelled receive never took a message, and a
   cancelled send sent all of it (if it had already resolved) or none.
-- RCVTIMEO / SNDTIMEO arm a ``loop.call_later`` that fails the Future with
-  ``zmq.Again``; ``flags=NOBLOCK`` fails it at once.
+- RCVTIMEO / SNDTIMEO give the operation a deadline; it fails with
+  ``zmq.Again`` when that passes. One timer per socket serves them all: it is
+  armed for the earliest deadline, left alone when operations finish, and
+  when it fires it fails what is overdue and re-arms for what is left (no
+  ``call_later``/``cancel`` per operation). ``flags=NOBLOCK`` fails at once.
 - When an operation is queued for the first time (or on a new loop), the
   waker is added and the operation tried once more before sleeping: the
   "look again" of the flag protocol, so a wake-up posted between the first
@@ -35,12 +44,14 @@ from __future__ import annotations
 import asyncio
 import pickle
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from purezmq import constants as C
 from purezmq.error import Again, ZMQError
+from purezmq.runtime.iothread import DEFERRING
 from purezmq.sugar.frame import _done_tracker
 from purezmq.sugar.socket import Socket as _SyncSocket
 from purezmq.sugar.socket import _as_buffer
@@ -92,7 +103,11 @@ class _LoopWaker:
                 if self.queues and not any(self.queues):
                     return
                 self.scheduled = True
-                self.loop.call_soon(self._fire)
+                r = DEFERRING.reactor
+                if r is not None and r.loop is self.loop:
+                    r.deferred.append(self._fire)  # an engine's read: run right after it
+                else:
+                    self.loop.call_soon(self._fire)
             else:
                 # Another thread may race an operation being queued: always run.
                 self.scheduled = True
@@ -106,15 +121,17 @@ class _LoopWaker:
 
 
 class _Op:
-    """A queued operation: the Future, what to do, and its timeout timer."""
+    """A queued operation: the Future, what to do, and its deadline (loop time; 0: none)."""
 
-    __slots__ = ("fut", "kind", "args", "timer")
+    __slots__ = ("fut", "kind", "args", "deadline")
 
-    def __init__(self, fut: asyncio.Future[Any], kind: str, args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, fut: asyncio.Future[Any], kind: str, args: tuple[Any, ...], deadline: float
+    ) -> None:
         self.fut = fut
         self.kind = kind
         self.args = args
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = deadline
 
 
 class Socket(_SyncSocket):
@@ -142,6 +159,9 @@ class Socket(_SyncSocket):
         d["_recvq"] = deque()
         d["_sendq"] = deque()
         d["_waker"] = None
+        d["_timer"] = None  # the deadline timer (see _arm_timer)
+        d["_timer_at"] = 0.0
+        d["_timer_loop"] = None
 
     @classmethod
     def from_socket(cls: type[T], socket: _SyncSocket, io_loop: Any = None) -> T:
@@ -165,7 +185,14 @@ class Socket(_SyncSocket):
     ) -> asyncio.Future[Any]:
         loop = _running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
-        op = _Op(fut, kind, args)
+        if timeout_ms > 0:
+            deadline = loop.time() + timeout_ms / 1000.0
+            t = self._timer
+            if t is None or deadline < self._timer_at or self._timer_loop is not loop:
+                self._arm_timer(loop, deadline)
+        else:
+            deadline = 0.0
+        op = _Op(fut, kind, args, deadline)
         w = self._waker
         core = self._core
         if w is not None and w.loop is loop and w in core.watchers:
@@ -179,12 +206,39 @@ class Socket(_SyncSocket):
             core.add_watcher(w)
             look_again = True
         q.append(op)
-        if timeout_ms > 0:
-            op.timer = loop.call_later(timeout_ms / 1000.0, _time_out, fut)
         # Look again now that the waker is registered (a wake may have come and gone).
         if look_again and len(q) == 1:
             self._run()
         return fut
+
+    def _arm_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        t = self._timer
+        if t is not None:
+            try:
+                t.cancel()
+            except RuntimeError:  # its loop is closed
+                pass
+        d = self.__dict__
+        d["_timer"] = loop.call_at(when, _expire, weakref.ref(self), loop)
+        d["_timer_at"] = when
+        d["_timer_loop"] = loop
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The deadline timer fired: fail what is overdue, re-arm for the next deadline."""
+        d = self.__dict__
+        d["_timer"] = None
+        now = loop.time()
+        nxt = 0.0
+        for q in (self._recvq, self._sendq):
+            for op in q:
+                dl = op.deadline
+                if dl and not op.fut.done():
+                    if dl <= now:
+                        op.fut.set_exception(Again())
+                    elif not nxt or dl < nxt:
+                        nxt = dl
+        if nxt:
+            self._arm_timer(loop, nxt)
 
     def _run(self) -> None:
         """Retry queued operations in order (loop thread).
@@ -192,6 +246,14 @@ class Socket(_SyncSocket):
         Futures done meanwhile (cancelled, timed out) are dropped here, when
         they reach the head of their queue: no done-callback per operation.
         """
+        # In a deferred wake-up (right after an engine's read, no task
+        # running) the awaiting tasks resume here too, not one loop
+        # iteration later: see _resolve_eager.
+        d = DEFERRING
+        eager = d.eager
+        if eager:
+            d.eager = False  # not for anything the resumed tasks do
+        late: list[tuple[Any, Any, asyncio.Future[Any]]] = []
         for q, attempt in ((self._recvq, self._attempt_recv), (self._sendq, self._attempt_send)):
             while q:
                 op = q[0]
@@ -205,18 +267,30 @@ class Socket(_SyncSocket):
                     break
                 except Exception as e:
                     q.popleft()
-                    _settle(op)
                     fut.set_exception(e)
                     continue
                 if result is _AGAIN:
                     break
                 q.popleft()
-                _settle(op)
-                fut.set_result(result)
+                if eager:
+                    _resolve_eager(fut, result, late)
+                else:
+                    fut.set_result(result)
                 if q is self._recvq:
                     # It had to wait for input: the next send answers it, so
                     # engines write it at once (see StreamEngine.kick).
                     self._core.pingpong = True
+        for i, (cb, ctx, f) in enumerate(late):
+            try:
+                ctx.run(cb, f)
+            except (SystemExit, KeyboardInterrupt):
+                for cb, ctx, f in late[i + 1 :]:  # the loop runs the rest, as usual
+                    f.get_loop().call_soon(cb, f, context=ctx)
+                raise
+            except BaseException as e:  # as the loop reports a failing callback
+                f.get_loop().call_exception_handler(
+                    {"message": f"Exception in callback {cb!r}", "exception": e, "future": f}
+                )
 
     # -- core attempts (never block; raise Again) ---------------------------------------------
 
@@ -428,22 +502,40 @@ class Socket(_SyncSocket):
             w = self._waker
             if w is not None:
                 self._core.remove_watcher(w)
+            t = self._timer
+            if t is not None:
+                self.__dict__["_timer"] = None
+                try:
+                    t.cancel()
+                except RuntimeError:
+                    pass
         super().close(linger)
 
 
 _AGAIN: Any = object()  # "would block" from an attempt, without raising
 
 
-def _settle(op: _Op) -> None:
-    """The operation is over: its timeout timer goes."""
-    if op.timer is not None:
-        op.timer.cancel()
-        op.timer = None
+def _resolve_eager(
+    fut: asyncio.Future[Any], result: Any, late: list[tuple[Any, Any, asyncio.Future[Any]]]
+) -> None:
+    """Resolve ``fut`` and leave its done-callbacks to the caller (to run them now)."""
+    try:
+        cbs = fut._callbacks
+    except AttributeError:
+        cbs = None
+    if cbs:
+        for cb, _ in cbs:
+            fut.remove_done_callback(cb)
+    fut.set_result(result)
+    if cbs:
+        late.extend((cb, ctx, fut) for cb, ctx in cbs)
 
 
-def _time_out(fut: asyncio.Future[Any]) -> None:
-    if not fut.done():
-        fut.set_exception(Again())
+def _expire(ref: weakref.ref[Socket], loop: asyncio.AbstractEventLoop) -> None:
+    # Through a weak reference: a pending timer does not keep a dropped socket alive.
+    sock = ref()
+    if sock is not None:
+        sock._expire(loop)
 
 
 def _resolved(result: Any) -> asyncio.Future[Any]:

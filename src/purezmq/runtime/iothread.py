@@ -23,6 +23,12 @@ class Reactor:
     """Where engines run: a loop plus a thread-safe way to get work onto it."""
 
     loop: asyncio.AbstractEventLoop
+    # Inside ``run_deferring`` (LoopReactor: asyncio wakes wait for its end).
+    deferring = False
+
+    def run_deferring(self, fn: Callable[[], None]) -> None:
+        """Run the loop callback ``fn``; see ``LoopReactor.run_deferring``."""
+        fn()
 
     def in_loop_thread(self) -> bool:
         raise NotImplementedError
@@ -143,12 +149,75 @@ class IOThread(Reactor):
             self.thread.join(timeout)
 
 
+class _Deferring(threading.local):
+    """The LoopReactor whose ``run_deferring`` this thread is in, if any."""
+
+    reactor: LoopReactor | None = None
+    # Set while a deferred callback runs (a loop callback, no task running):
+    # the callback may run the done-callbacks of Futures it resolves -- the
+    # awaiting task's step -- itself (see asyncio Socket._run).
+    eager = False
+
+
+DEFERRING = _Deferring()
+
+
 class LoopReactor(Reactor):
-    """Engines on an existing loop (the asyncio front-end's running loop)."""
+    """Engines on an existing loop (the asyncio front-end's running loop).
+
+    An engine's read callback runs through ``run_deferring``: a watcher woken
+    on the loop thread meanwhile (an asyncio socket's waker, when the read
+    pushed into its pipe) appends its callback to ``deferred`` rather than
+    calling ``call_soon``, and it runs right after the read -- outside the
+    engine's code, in the same loop iteration -- instead of one iteration
+    later. No task runs then, so the socket may also resume the task that
+    awaits the Future it resolves right there (``DEFERRING.eager``; see the
+    asyncio Socket): a request/reply round trip costs each side one loop
+    iteration, not three.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._thread_id: int | None = None
+        self.deferred: list[Callable[[], None]] = []
+
+    def run_deferring(self, fn: Callable[[], None]) -> None:
+        """Loop thread: run ``fn``, then the callbacks it deferred, in order."""
+        d = DEFERRING
+        if d.reactor is not None:  # nested: the outer call runs them
+            was, self.deferring = self.deferring, True
+            try:
+                fn()
+            finally:
+                self.deferring = was
+            return
+        d.reactor = self
+        self.deferring = True
+        try:
+            fn()
+        finally:
+            d.reactor = None
+            self.deferring = False
+        todo = self.deferred
+        if not todo:
+            return
+        self.deferred = []
+        # No task runs now (this is a loop callback): resuming one here is safe.
+        eager = asyncio.current_task(self.loop) is None
+        for i, cb in enumerate(todo):
+            try:
+                d.eager = eager
+                cb()
+            except Exception as e:
+                self.loop.call_exception_handler(
+                    {"message": "purezmq: exception in a deferred wake-up", "exception": e}
+                )
+            except BaseException:
+                for rest in todo[i + 1 :]:  # nobody's wake-up is lost
+                    self.loop.call_soon(rest)
+                raise
+            finally:
+                d.eager = False
 
     def in_loop_thread(self) -> bool:
         try:

@@ -7,9 +7,11 @@ Rules this module keeps:
 - Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes, every complete
   message in it decoded and appended to the pipe in one ``push``.
 - Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
-  writes their encoding with one ``send``; what the kernel does not take waits
-  for writability, and the queue is not drained meanwhile (that is the
-  back-pressure that makes SNDHWM bite).
+  writes their encoding with one ``send`` (``sendmsg`` when bodies of
+  ``COPY_THRESHOLD`` octets or more ride uncopied next to the joined small
+  pieces); what the kernel does not take waits for writability, and the
+  queue is not drained meanwhile (that is the back-pressure that makes
+  SNDHWM bite).
 - Bad input closes this connection only, with a log line and a monitor event.
 - The application thread of a sync Context may read too (see "Reading in
   the application thread" below): a thread blocked in ``recv`` polls this
@@ -52,6 +54,8 @@ DRAIN_MSGS = 2048
 # The loop takes reading back from an application thread that has not waited
 # on the connection for this long (s); see "Reading in the application thread".
 RECLAIM_IDLE = 0.01
+# Buffers handed to one sendmsg (well under the kernel's IOV_MAX).
+_IOV_MAX = 64
 
 
 class EngineHost(Protocol):
@@ -101,7 +105,7 @@ class StreamEngine:
         self.reading = False
         self.write_blocked = False
         self.kick_pending = False
-        self.outbuf: memoryview | None = None
+        self.outbuf: list[Any] | None = None  # buffers the kernel has not taken yet
         self.wlock = threading.Lock()
         self.rlock = threading.Lock()  # held by whoever reads (loop or app thread)
         self.last_kick = 0.0
@@ -187,6 +191,11 @@ class StreamEngine:
     # -- reading ------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
+        if not self.direct and not self.reactor.deferring:
+            # asyncio: sockets this read wakes on our loop retry right after
+            # it, not one loop iteration later (LoopReactor.run_deferring).
+            self.reactor.run_deferring(self._on_readable)
+            return
         if self.app_waiting:
             # An application thread sleeps in poll() on this fd and reads the
             # data itself: step aside rather than race it (and wake it twice).
@@ -588,12 +597,16 @@ class StreamEngine:
 
     def _flush_locked(self) -> None:
         """Write what the connection has to say; keep the rest for writability."""
-        data = self.conn.data_to_send()
-        if not data or self.closed or self.failed:
+        bufs = self.conn.buffers_to_send()
+        if not bufs or self.closed or self.failed:
             return
         if self.outbuf is not None:
-            self.outbuf = memoryview(bytes(self.outbuf) + data)
+            self.outbuf += bufs
             return
+        if len(bufs) > 1:
+            self._write_locked(bufs)
+            return
+        data = bufs[0]  # the common case: one run of small messages
         try:
             sent = self.os_sock.send(data)
         except (BlockingIOError, InterruptedError):
@@ -602,8 +615,48 @@ class StreamEngine:
             self.failed = f"write error: {e}"
             return
         if sent < len(data):
-            self.outbuf = memoryview(data)[sent:]
+            self.outbuf = [memoryview(data)[sent:]]
             self.write_blocked = True
+
+    def _write_locked(self, bufs: list[Any]) -> None:
+        """Send ``bufs`` (one ``send``, or ``sendmsg`` for several: large bodies
+        are not joined); what the kernel does not take goes to ``outbuf``."""
+        sock = self.os_sock
+        nb = len(bufs)
+        if nb == 1:
+            data = bufs[0]
+            try:
+                sent = sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as e:
+                self.failed = f"write error: {e}"
+                return
+            if sent < len(data):
+                self.outbuf = [memoryview(data)[sent:]]
+                self.write_blocked = True
+            return
+        i = 0
+        while i < nb:
+            end = i + _IOV_MAX
+            part = bufs if i == 0 and nb <= _IOV_MAX else bufs[i:end]
+            try:
+                sent = sock.sendmsg(part)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as e:
+                self.failed = f"write error: {e}"
+                return
+            for b in part:
+                n = len(b)
+                if sent < n:
+                    if sent:
+                        bufs[i] = memoryview(b)[sent:]
+                    self.outbuf = bufs[i:] if i else bufs
+                    self.write_blocked = True
+                    return
+                sent -= n
+                i += 1
 
     def _send_pending(self) -> None:
         """Loop thread: flush the connection's output (greeting, handshake)."""
@@ -626,19 +679,12 @@ class StreamEngine:
 
     def _on_writable(self) -> None:
         with self.wlock:
-            buf = self.outbuf
-            if buf is not None:
-                try:
-                    sent = self.os_sock.send(buf)
-                except (BlockingIOError, InterruptedError):
-                    return
-                except OSError as e:
-                    self.failed = f"write error: {e}"
-                    sent = 0
-                if self.failed:
-                    buf = None
-                elif sent < len(buf):
-                    self.outbuf = buf[sent:]
+            bufs = self.outbuf
+            if bufs is not None:
+                self.outbuf = None
+                self.write_blocked = False
+                self._write_locked(bufs)
+                if self.write_blocked and not self.failed:
                     return
             self.outbuf = None
             self.write_blocked = False
