@@ -603,20 +603,7 @@ class StreamEngine:
         if self.outbuf is not None:
             self.outbuf += bufs
             return
-        if len(bufs) > 1:
-            self._write_locked(bufs)
-            return
-        data = bufs[0]  # the common case: one run of small messages
-        try:
-            sent = self.os_sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError as e:
-            self.failed = f"write error: {e}"
-            return
-        if sent < len(data):
-            self.outbuf = [memoryview(data)[sent:]]
-            self.write_blocked = True
+        self._write_locked(bufs)
 
     def _write_locked(self, bufs: list[Any]) -> None:
         """Send ``bufs`` (one ``send``, or ``sendmsg`` for several: large bodies
