@@ -300,25 +300,17 @@ class Socket(_SyncSocket):
         # same step that took the message: a Future is never resolved with a
         # message that a later callback could drop.
         core = self._core
-        if kind == "recv_multipart":
+        if kind != "recv_into":
             copy, post = args
-            if core.rparts:
-                res = _SyncSocket.recv_multipart(self, _NOBLOCK, copy)
+            multi = kind == "recv_multipart"
+            if core.rparts:  # the rest of a message a sync recv began
+                sync = _SyncSocket.recv_multipart if multi else _SyncSocket.recv
+                res = sync(self, _NOBLOCK, copy)
             else:
                 msg = core.try_recv()
                 if msg is None:
                     return _AGAIN
-                res = self._multipart_out(msg, copy)
-            return res if post is None else post(res)
-        if kind == "recv":
-            copy, post = args
-            if core.rparts:
-                res = _SyncSocket.recv(self, _NOBLOCK, copy)
-            else:
-                msg = core.try_recv()
-                if msg is None:
-                    return _AGAIN
-                res = self._frame_out(msg, copy)
+                res = self._multipart_out(msg, copy) if multi else self._frame_out(msg, copy)
             return res if post is None else post(res)
         buf, nbytes = args  # recv_into
         view = memoryview(buf).cast("B")

@@ -610,25 +610,11 @@ class StreamEngine:
         are not joined); what the kernel does not take goes to ``outbuf``."""
         sock = self.os_sock
         nb = len(bufs)
-        if nb == 1:
-            data = bufs[0]
-            try:
-                sent = sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError as e:
-                self.failed = f"write error: {e}"
-                return
-            if sent < len(data):
-                self.outbuf = [memoryview(data)[sent:]]
-                self.write_blocked = True
-            return
         i = 0
         while i < nb:
-            end = i + _IOV_MAX
-            part = bufs if i == 0 and nb <= _IOV_MAX else bufs[i:end]
+            part = bufs[i : i + _IOV_MAX] if i or nb > _IOV_MAX else bufs
             try:
-                sent = sock.sendmsg(part)
+                sent = sock.send(part[0]) if len(part) == 1 else sock.sendmsg(part)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as e:
