@@ -427,6 +427,48 @@ def test_shadow_sync_context_and_instance() -> None:
     zaio.Context.instance().term()
 
 
+def test_futures_belong_to_the_running_loop() -> None:
+    """Loops one after another and two at once in threads each get their own Futures."""
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        ctx = zaio.Context()
+        a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+        a.bind(f"inproc://loops-{threading.get_ident()}")
+        b.connect(f"inproc://loops-{threading.get_ident()}")
+        for i in range(50):
+            r = b.recv()
+            s = a.send(b"%d" % i)
+            assert r.get_loop() is loop and s.get_loop() is loop
+            assert await w(r) == b"%d" % i
+            await asyncio.sleep(0)  # let the other thread's loop interleave
+        ctx.destroy(linger=0)
+
+    run(main)
+    run(main)
+    errors: list[BaseException] = []
+
+    def in_thread() -> None:
+        try:
+            run(main)
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=in_thread) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(10)
+    assert not errors and not any(th.is_alive() for th in threads)
+    # With no loop running any more, a call says what is wrong.
+    ctx = zaio.Context()
+    sock = ctx.socket(zmq.PAIR)
+    with pytest.raises(RuntimeError, match="asyncio event loop"):
+        sock.recv()
+    sock.close(linger=0)
+    ctx.term()
+
+
 def test_uvloop() -> None:
     uvloop = pytest.importorskip("uvloop")
     run(lambda: _reqrep("tcp"), loop_factory=uvloop.new_event_loop)

@@ -4,7 +4,7 @@ Rules this module keeps:
 
 - Everything here runs on the reactor's loop, except ``kick`` and
   ``read_progress`` which any thread may call (they only schedule work).
-- Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes, every complete
+- Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes (``_recv``), every complete
   message in it decoded and appended to the pipe in one ``push``.
 - Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
   writes their encoding with one ``send`` (``sendmsg`` when bodies of
@@ -47,7 +47,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("purezmq")
 
+# Read sizes. A recv of more than glibc's mmap threshold (128 KiB) costs an
+# mmap, an mremap and a munmap plus page faults even when a few octets come
+# back, so after a read of less than READ_BULK octets (request/reply) the
+# next asks for READ_SMALL; bulk flows read READ_SIZE at a time.
+READ_SMALL = 64 * 1024
 READ_SIZE = 256 * 1024
+READ_BULK = 4096
 # Sends closer together than this are left to the loop thread to batch (s).
 DIRECT_GAP = 100e-6
 DRAIN_MSGS = 2048
@@ -103,6 +109,7 @@ class StreamEngine:
         self.closed = False
         self.closing = False  # socket closed: flush then close
         self.reading = False
+        self.read_size = READ_SMALL
         self.write_blocked = False
         self.kick_pending = False
         self.outbuf: list[Any] | None = None  # buffers the kernel has not taken yet
@@ -209,9 +216,15 @@ class StreamEngine:
         with self.rlock:
             self._read()
 
+    def _recv(self) -> bytes:
+        """One recv of what the kernel has (raises as socket.recv does)."""
+        data = self.os_sock.recv(self.read_size)
+        self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
+        return data
+
     def _read(self) -> None:
         try:
-            data = self.os_sock.recv(READ_SIZE)
+            data = self._recv()
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
@@ -303,7 +316,7 @@ class StreamEngine:
             if self.closed or not self.direct_ok or self.closing:
                 return
             try:
-                data = self.os_sock.recv(READ_SIZE)
+                data = self._recv()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
