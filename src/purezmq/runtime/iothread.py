@@ -23,8 +23,6 @@ class Reactor:
     """Where engines run: a loop plus a thread-safe way to get work onto it."""
 
     loop: asyncio.AbstractEventLoop
-    # Inside ``run_deferring`` (LoopReactor: asyncio wakes wait for its end).
-    deferring = False
 
     def run_deferring(self, fn: Callable[[], None]) -> None:
         """Run the loop callback ``fn``; see ``LoopReactor.run_deferring``."""
@@ -185,19 +183,13 @@ class LoopReactor(Reactor):
         """Loop thread: run ``fn``, then the callbacks it deferred, in order."""
         d = DEFERRING
         if d.reactor is not None:  # nested: the outer call runs them
-            was, self.deferring = self.deferring, True
-            try:
-                fn()
-            finally:
-                self.deferring = was
+            fn()
             return
         d.reactor = self
-        self.deferring = True
         try:
             fn()
         finally:
             d.reactor = None
-            self.deferring = False
         todo = self.deferred
         if not todo:
             return

@@ -121,6 +121,9 @@ class StreamEngine:
         # May the application thread write directly? Only when the loop runs
         # in another thread (with an asyncio reactor the caller is the loop).
         self.direct = isinstance(reactor, IOThread)
+        # The loop's read callback. On an asyncio LoopReactor, sockets a read
+        # wakes retry right after it, not one loop iteration later.
+        self._reader = self._on_readable if self.direct else self._on_loop_readable
         self.handshaken = False
         # Reading in the application thread (see the section below).
         self.direct_ok = self.direct  # cleared for good on EOF / errors
@@ -135,7 +138,7 @@ class StreamEngine:
 
     def start(self) -> None:
         opts = self.sock.options
-        self.loop.add_reader(self.fd, self._on_readable)
+        self.loop.add_reader(self.fd, self._reader)
         self.reading = True
         if opts.handshake_ivl > 0:
             self._timer("handshake", opts.handshake_ivl / 1000.0, self._handshake_timeout)
@@ -197,12 +200,16 @@ class StreamEngine:
 
     # -- reading ------------------------------------------------------------------------
 
+    def _on_loop_readable(self) -> None:
+        """Read callback on an asyncio LoopReactor (see LoopReactor.run_deferring)."""
+        self.reactor.run_deferring(self._read_locked)
+
+    def _read_locked(self) -> None:
+        with self.rlock:
+            self._read()
+
     def _on_readable(self) -> None:
-        if not self.direct and not self.reactor.deferring:
-            # asyncio: sockets this read wakes on our loop retry right after
-            # it, not one loop iteration later (LoopReactor.run_deferring).
-            self.reactor.run_deferring(self._on_readable)
-            return
+        """Read callback on the I/O thread, which may share reading with the app thread."""
         if self.app_waiting:
             # An application thread sleeps in poll() on this fd and reads the
             # data itself: step aside rather than race it (and wake it twice).
@@ -269,7 +276,7 @@ class StreamEngine:
         self.app_owned = False
         if not self.closed and not self.reading:
             self.reading = True
-            self.loop.add_reader(self.fd, self._on_readable)
+            self.loop.add_reader(self.fd, self._reader)
 
     # -- reading in the application thread ------------------------------------------------
     #
@@ -623,6 +630,19 @@ class StreamEngine:
         are not joined); what the kernel does not take goes to ``outbuf``."""
         sock = self.os_sock
         nb = len(bufs)
+        if nb == 1:  # the usual case, in short
+            b = bufs[0]
+            try:
+                sent = sock.send(b)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as e:
+                self.failed = f"write error: {e}"
+                return
+            if sent < len(b):
+                self.outbuf = [memoryview(b)[sent:]] if sent else bufs
+                self.write_blocked = True
+            return
         i = 0
         while i < nb:
             part = bufs[i : i + _IOV_MAX] if i or nb > _IOV_MAX else bufs

@@ -159,12 +159,11 @@ def encode_messages_iov(
             final = len(msg) - 1
             for i, p in enumerate(msg):
                 n = len(p)
-                flags = MORE if i < final else 0
                 if n < 256:
-                    ap(bytes((flags, n)))
+                    ap(_MORE[n] if i < final else last[n])
                     ap(p)
                     continue
-                ap(_pack_long(flags | LONG, n))
+                ap(_pack_long(LONG | MORE if i < final else LONG, n))
                 if n >= copy_threshold:
                     iov.append(b"".join(pieces))
                     iov.append(p)
@@ -286,12 +285,13 @@ class FrameDecoder:
         n = len(buf)
         n1 = n - 1  # every header has at least 2 octets
         limit = self._limit
-        # Single-frame messages take a fast path while no multipart message
-        # is pending: short ones (flags 0, unless the size limit is below 255
-        # octets; fast0) and long ones (flags 2; fast2). -1 never matches.
-        fast = 0 if limit >= 255 else -1
+        # Fast paths, unless the size limit is below 255 octets: single-frame
+        # messages while no multipart message is pending, short (flags 0;
+        # fast0) or long (flags 2; fast2), and short frames of multipart
+        # messages (flags 0 or 1, below ``top``). -1 never matches.
+        top = 2 if limit >= 255 else 0
         parts = self._parts
-        fast0 = fast if parts is None else -1
+        fast0 = top - 2 if parts is None else -1
         fast2 = LONG if parts is None else -1
         ap = out.append
         unpack = _unpack_u64
@@ -304,6 +304,27 @@ class FrameDecoder:
                     pos = start - 2
                     break
                 ap([buf[start:pos]])
+                continue
+            if flags < top:
+                # A short frame of a multipart message (flags 0 with no
+                # message pending took the path above).
+                start = pos + 2
+                pos = start + buf[pos + 1]
+                if pos > n:
+                    pos = start - 2
+                    break
+                if flags:
+                    if parts is None:
+                        parts = [buf[start:pos]]
+                        fast0 = fast2 = -1
+                    else:
+                        parts.append(buf[start:pos])
+                else:
+                    parts.append(buf[start:pos])  # type: ignore[union-attr]
+                    ap(parts)
+                    parts = None
+                    fast0 = 0
+                    fast2 = LONG
                 continue
             if flags == fast2:
                 # A long single-frame message.
@@ -355,7 +376,7 @@ class FrameDecoder:
                 ap(parts)
                 parts = None
             if parts is None:
-                fast0 = fast
+                fast0 = top - 2
                 fast2 = LONG
             else:
                 fast0 = fast2 = -1
