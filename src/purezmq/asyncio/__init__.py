@@ -12,7 +12,7 @@ Futures, as pyzmq's do::
     msg = await sock.recv_multipart()
     await sock.send_multipart(msg)
 
-How it waits (``_socket.py``): each call first runs the core operation
+How it waits (``_waiting.py``): each call first runs the core operation
 non-blocking; if it would block, the operation is queued and a watcher on the
 core socket schedules a retry on the loop when the socket may have changed.
 No FD edge-triggering is involved. Core operations are atomic (a whole

@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from purezmq import constants as C
-from purezmq.asyncio._socket import _LoopWaker, _running_loop
+from purezmq.asyncio._waiting import _LoopWaker, _running_loop
 from purezmq.sugar.poll import Poller as _SyncPoller
 
 
