@@ -36,7 +36,7 @@ class Poller(_SyncPoller):
                 fut.set_exception(e)
             return fut
 
-        def check() -> None:
+        def check(_eager: bool = False) -> None:
             if fut.done():
                 return
             try:

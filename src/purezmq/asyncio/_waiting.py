@@ -106,7 +106,7 @@ class _LoopWaker:
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        callback: Callable[[], None],
+        callback: Callable[[bool], None],
         queues: tuple[deque[Any], ...] = (),
     ) -> None:
         self.loop = loop
@@ -137,9 +137,10 @@ class _LoopWaker:
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             self.scheduled = False
 
-    def _fire(self) -> None:
+    def _fire(self, eager: bool = False) -> None:
+        """Run the callback; ``eager``: it may resume tasks itself (see LoopReactor)."""
         self.scheduled = False  # wakes from now on schedule another run
-        self.callback()
+        self.callback(eager)
 
 
 class _Op:
@@ -357,19 +358,15 @@ class Waiting:
         if nxt:
             self.arm_timer(loop, nxt)
 
-    def run(self) -> None:
+    def run(self, eager: bool = False) -> None:
         """Retry queued operations in order (loop thread).
 
         Futures done meanwhile (cancelled, timed out) are dropped here, when
         they reach the head of their queue: no done-callback per operation.
+        ``eager`` (a deferred wake-up right after an engine's read, no task
+        running): the awaiting tasks resume here too, not one loop iteration
+        later (see _resolve_eager).
         """
-        # In a deferred wake-up (right after an engine's read, no task
-        # running) the awaiting tasks resume here too, not one loop
-        # iteration later: see _resolve_eager.
-        d = DEFERRING
-        eager = d.eager
-        if eager:
-            d.eager = False  # not for anything the resumed tasks do
         late: list[tuple[Any, Any, asyncio.Future[Any]]] = []
         q = self.recvq
         while q:
@@ -438,11 +435,10 @@ def _resolve_eager(
     except AttributeError:
         cbs = None
     if cbs:
-        for cb, _ in cbs:
+        for cb, ctx in cbs:
             fut.remove_done_callback(cb)
+            late.append((cb, ctx, fut))
     fut.set_result(result)
-    if cbs:
-        late.extend((cb, ctx, fut) for cb, ctx in cbs)
 
 
 def _expire(ref: weakref.ref[Waiting], loop: asyncio.AbstractEventLoop) -> None:

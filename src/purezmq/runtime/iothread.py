@@ -151,10 +151,6 @@ class _Deferring(threading.local):
     """The LoopReactor whose ``run_deferring`` this thread is in, if any."""
 
     reactor: LoopReactor | None = None
-    # Set while a deferred callback runs (a loop callback, no task running):
-    # the callback may run the done-callbacks of Futures it resolves -- the
-    # awaiting task's step -- itself (see asyncio Socket._run).
-    eager = False
 
 
 DEFERRING = _Deferring()
@@ -168,16 +164,16 @@ class LoopReactor(Reactor):
     pushed into its pipe) appends its callback to ``deferred`` rather than
     calling ``call_soon``, and it runs right after the read -- outside the
     engine's code, in the same loop iteration -- instead of one iteration
-    later. No task runs then, so the socket may also resume the task that
-    awaits the Future it resolves right there (``DEFERRING.eager``; see the
-    asyncio Socket): a request/reply round trip costs each side one loop
-    iteration, not three.
+    later. A deferred callback is called with ``eager``: true when no task
+    runs then, so that the socket may also resume the task that awaits the
+    Future it resolves right there (see asyncio/_waiting.py): a
+    request/reply round trip costs each side one loop iteration, not three.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._thread_id: int | None = None
-        self.deferred: list[Callable[[], None]] = []
+        self.deferred: list[Callable[[bool], None]] = []
 
     def run_deferring(self, fn: Callable[[], None]) -> None:
         """Loop thread: run ``fn``, then the callbacks it deferred, in order."""
@@ -198,18 +194,15 @@ class LoopReactor(Reactor):
         eager = asyncio.current_task(self.loop) is None
         for i, cb in enumerate(todo):
             try:
-                d.eager = eager
-                cb()
+                cb(eager)
             except Exception as e:
                 self.loop.call_exception_handler(
                     {"message": "purezmq: exception in a deferred wake-up", "exception": e}
                 )
             except BaseException:
                 for rest in todo[i + 1 :]:  # nobody's wake-up is lost
-                    self.loop.call_soon(rest)
+                    self.loop.call_soon(rest, False)
                 raise
-            finally:
-                d.eager = False
 
     def in_loop_thread(self) -> bool:
         try:

@@ -252,7 +252,8 @@ class StreamEngine:
                 error: str | None = str(e)
             else:
                 error = None
-                self._flush_locked()
+                if self.conn.out:  # handshake replies, PONG
+                    self._flush_locked()
         if error is not None:
             self._protocol_error(error)
             return
@@ -344,7 +345,8 @@ class StreamEngine:
                     self.direct_ok = False
                     self.reactor.call(self._protocol_error, str(e))
                     return
-                self._flush_locked()
+                if self.conn.out:  # PONG
+                    self._flush_locked()
             if msgs:
                 pipe = self.pipe
                 if pipe is not None:
@@ -475,7 +477,8 @@ class StreamEngine:
                 error: str | None = str(e)
             else:
                 error = None
-                self._flush_locked()
+                if self.conn.out:  # handshake replies, PONG
+                    self._flush_locked()
         if error is not None:
             self._protocol_error(error)
 
@@ -592,9 +595,12 @@ class StreamEngine:
         q = pipe.outq
         if not q:
             return False
-        n = min(len(q), DRAIN_MSGS)
-        pop = q.popleft
-        batch = [pop() for _ in range(n)]
+        n = len(q)
+        if n == 1:
+            batch = [q.popleft()]
+        else:
+            pop = q.popleft
+            batch = [pop() for _ in range(min(n, DRAIN_MSGS))]
         if self.sub_commands:
             self._send_with_subscriptions(batch)
         else:

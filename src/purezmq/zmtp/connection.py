@@ -167,7 +167,9 @@ class ZmtpConnection:
         self._properties = encode_properties(props)
         self._greeting = GreetingParser(self.mechanism.name)
         self._decoder = FrameDecoder(maxmsgsize)
-        self._out: list[Buffer] = [
+        # Pending output (read it to test for some; take it with
+        # buffers_to_send or data_to_send).
+        self.out: list[Buffer] = [
             build_greeting(
                 self.mechanism.name,
                 as_server and self.mechanism.announces_role,
@@ -186,22 +188,22 @@ class ZmtpConnection:
     @property
     def has_data_to_send(self) -> bool:
         """True if ``data_to_send()`` would return something."""
-        return bool(self._out)
+        return bool(self.out)
 
     def data_to_send(self) -> bytes:
         """Return and clear all pending output as one ``bytes``."""
-        out = self._out
+        out = self.out
         if not out:
             return b""
-        self._out = []
+        self.out = []
         if len(out) == 1 and type(out[0]) is bytes:
             return out[0]
         return b"".join(out)
 
     def buffers_to_send(self) -> list[Buffer]:
         """Return and clear pending output as buffers for ``socket.sendmsg``."""
-        out = self._out
-        self._out = []
+        out = self.out
+        self.out = []
         return out
 
     # ------------------------------------------------------------------
@@ -366,14 +368,14 @@ class ZmtpConnection:
                     "peer's Identity property exceeds 255 octets", errors.INVALID_METADATA
                 )
         except ProtocolError as exc:
-            self._out.append(encode_command(encode_error(str(exc))))
+            self.out.append(encode_command(encode_error(str(exc))))
             raise
 
     def _sync_mechanism(self) -> None:
         """Collect the mechanism's output, events and state changes."""
         mech = self.mechanism
         if mech.outgoing:
-            self._out.extend(map(encode_command, mech.outgoing))
+            self.out.extend(map(encode_command, mech.outgoing))
             mech.outgoing.clear()
         if mech.events:
             self.events.extend(mech.events)
@@ -456,10 +458,10 @@ class ZmtpConnection:
         """Queue many messages; they are encoded as one batch."""
         if self._fast_send:
             iov = encode_messages_iov(msgs, self._copy_threshold)
-            if self._out:
-                self._out += iov
+            if self.out:
+                self.out += iov
             else:
-                self._out = iov
+                self.out = iov
             return
         self._send_slow(msgs)
 
@@ -472,7 +474,7 @@ class ZmtpConnection:
             if held:
                 self._deferred.append(lambda: self.send_messages(held))
             return
-        out = self._out
+        out = self.out
         if self.mechanism.transforms_traffic:
             wrap = self.mechanism.wrap
             for msg in msgs:
@@ -493,9 +495,9 @@ class ZmtpConnection:
     def _queue_command(self, body: bytes) -> None:
         """Queue a command body after the handshake (wrapped if needed)."""
         if self.mechanism.transforms_traffic:
-            self._out.append(self.mechanism.wrap(COMMAND, body))
+            self.out.append(self.mechanism.wrap(COMMAND, body))
         else:
-            self._out.append(encode_command(body))
+            self.out.append(encode_command(body))
 
     def _after_handshake(self, action: Callable[[], None]) -> bool:
         """Hold ``action`` until the handshake completes; True if held or dropped."""
@@ -512,7 +514,7 @@ class ZmtpConnection:
         if self._after_handshake(lambda: self.send_subscribe(topic)):
             return
         if self.peer_version == (3, 0):
-            self._out.extend(encode_messages_iov(([b"\x01" + topic],)))
+            self.out.extend(encode_messages_iov(([b"\x01" + topic],)))
         else:
             self._queue_command(encode_subscribe(topic))
 
@@ -522,7 +524,7 @@ class ZmtpConnection:
         if self._after_handshake(lambda: self.send_cancel(topic)):
             return
         if self.peer_version == (3, 0):
-            self._out.extend(encode_messages_iov(([b"\x00" + topic],)))
+            self.out.extend(encode_messages_iov(([b"\x00" + topic],)))
         else:
             self._queue_command(encode_cancel(topic))
 
@@ -559,7 +561,7 @@ class ZmtpConnection:
         """Send ERROR (fatal, meant for the handshake) and finish the connection."""
         if self.finished:
             return
-        self._out.append(encode_command(encode_error(reason)))
+        self.out.append(encode_command(encode_error(reason)))
         self._finish()
 
     def __repr__(self) -> str:
