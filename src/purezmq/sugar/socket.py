@@ -502,23 +502,24 @@ class Socket:
             )
         if type(data) is not bytes:
             data = _as_buffer(data, copy)
-        sparts = self._core.sparts
+        core = self._core  # once: attribute access on this class is slow (__getattr__)
+        sparts = core.sparts
         if flags:
             flags = int(flags)
             if flags & _SNDMORE:
-                if not sparts and self._core.type == C.ROUTER:
+                if not sparts and core.type == C.ROUTER:
                     # libzmq fails the routing-id frame itself (ROUTER_MANDATORY).
-                    self._core.check_route(data)  # type: ignore[attr-defined]
+                    core.check_route(data)  # type: ignore[attr-defined]
                 sparts.append(data)
                 return _done_tracker() if track else None
         if sparts:
             msg = [*sparts, data]
             # Cleared only once sent: after Again the SNDMORE frames stay
             # pending for the retry, as in libzmq.
-            self._core.send(msg, bool(flags & _NOBLOCK) if flags else False)
+            core.send(msg, bool(flags & _NOBLOCK) if flags else False)
             sparts.clear()
         else:
-            self._core.send([data], bool(flags & _NOBLOCK) if flags else False)
+            core.send([data], bool(flags & _NOBLOCK) if flags else False)
         return _done_tracker() if track else None
 
     def send_multipart(
@@ -533,16 +534,17 @@ class Socket:
         parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
         if not parts:
             raise ZMQError(C.EINVAL, "cannot send a message with no frames")
-        sparts = self._core.sparts
+        core = self._core
+        sparts = core.sparts
         flags = int(flags)
         if flags & _SNDMORE:
             sparts.extend(parts)
             return _done_tracker() if track else None
         if sparts:
-            self._core.send([*sparts, *parts], bool(flags & _NOBLOCK))
+            core.send([*sparts, *parts], bool(flags & _NOBLOCK))
             sparts.clear()  # only once sent (kept for a retry after Again)
         else:
-            self._core.send(parts, bool(flags & _NOBLOCK))
+            core.send(parts, bool(flags & _NOBLOCK))
         return _done_tracker() if track else None
 
     def send_string(
@@ -596,7 +598,11 @@ class Socket:
             if copy:
                 return data if type(data) is bytes else bytes(data)
             return self._frame(data, bool(rparts))
-        return self._frame_out(core.recv(bool(int(flags) & _NOBLOCK) if flags else False), copy)
+        msg = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
+        data = msg[0]
+        if len(msg) == 1 and copy:  # the usual case, without _frame_out
+            return data if type(data) is bytes else bytes(data)
+        return self._frame_out(msg, copy)
 
     def _frame_out(self, msg: list[Any], copy: bool) -> Any:
         """The first frame of a message just received (the rest wait in ``rparts``)."""
