@@ -186,8 +186,8 @@ class Mechanism:
 
     # -- traffic hooks (only when transforms_traffic) -----------------------
 
-    def wrap(self, flags: int, payload: Buffer) -> Buffer:
-        """Return the wire bytes (a bytes-like buffer) carrying one frame (flags: MORE/COMMAND)."""
+    def wrap(self, flags: int, payload: Buffer) -> bytes:
+        """Return the wire bytes carrying one frame (flags: MORE/COMMAND)."""
         raise NotImplementedError(f"{type(self).__name__} does not transform traffic")
 
     def unwrap(self, body: bytes) -> tuple[int, bytes]:

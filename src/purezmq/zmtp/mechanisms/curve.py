@@ -140,9 +140,8 @@ def curve_public_raw(secret: bytes) -> bytes:
 def _box_fns() -> tuple[Any, Any, Any]:
     """Encrypt/decrypt with a precomputed key: ``seal``, ``unseal``, ``unseal_message``.
 
-    ``seal(m, nonce, k, head=b"")`` returns a bytes-like buffer holding
-    ``head`` then the box (one buffer: a MESSAGE frame is built without a
-    join); ``unseal(c, nonce, k)`` returns the plaintext as bytes;
+    ``seal(m, nonce, k)`` returns a bytes-like buffer over the box;
+    ``unseal(c, nonce, k)`` returns the plaintext as bytes;
     ``unseal_message(c, nonce, k)`` returns ``(first octet, the rest as
     bytes)`` for a MESSAGE (flags, payload) with a single copy.
 
@@ -157,15 +156,13 @@ def _box_fns() -> tuple[Any, Any, Any]:
 
         seal_c = lib.crypto_box_easy_afternm
         open_c = lib.crypto_box_open_easy_afternm
-        new = ffi.new_allocator(should_clear_after_alloc=False)  # libsodium fills it
+        # A non-zeroing allocator and writing the box straight behind the
+        # frame header were tried: no faster (callgrind), so plain ffi.new.
+        new = ffi.new
         buffer = ffi.buffer
-        memmove = ffi.memmove
     except (ImportError, AttributeError):  # pragma: no cover - older/other PyNaCl
         seal_n = getattr(n, "crypto_box_easy_afternm", None) or n.crypto_box_afternm
         open_n = getattr(n, "crypto_box_open_easy_afternm", None) or n.crypto_box_open_afternm
-
-        def seal_p(m: Buffer, nonce: bytes, k: bytes, head: bytes = b"") -> Any:
-            return head + seal_n(m, nonce, k)
 
         def unseal_message_p(c: Buffer, nonce: bytes, k: bytes) -> tuple[int, bytes]:
             plain = bytes(open_n(c, nonce, k))
@@ -173,17 +170,16 @@ def _box_fns() -> tuple[Any, Any, Any]:
                 raise _CryptoError("empty MESSAGE plaintext")
             return plain[0], plain[1:]
 
-        return seal_p, open_n, unseal_message_p
+        return seal_n, open_n, unseal_message_p
 
-    def seal(m: Buffer, nonce: bytes, k: bytes, head: bytes = b"") -> Any:
+    def seal(m: Buffer, nonce: bytes, k: bytes) -> Any:
+        # Returns a buffer over the box, not bytes: the caller joins it into a
+        # frame anyway, and skipping the copy here is 15% of ``wrap``.
         if len(nonce) != 24 or len(k) != 32:
             raise ValueError("CURVE nonce must be 24 octets and key 32")
-        h = len(head)
-        size = h + len(m) + 16
+        size = len(m) + 16
         out = new("unsigned char[]", size)
-        if h:
-            memmove(out, head, h)
-        if seal_c(out + h, m, len(m), nonce, k) != 0:
+        if seal_c(out, m, len(m), nonce, k) != 0:
             raise _CryptoError("encryption failed")
         return buffer(out, size)
 
@@ -475,19 +471,19 @@ class CurveMechanism(Mechanism):
 
     # -- traffic -------------------------------------------------------------
 
-    def wrap(self, flags: int, payload: Buffer) -> Buffer:
-        """One frame -> a MESSAGE command frame (header included), as a bytes-like buffer."""
+    def wrap(self, flags: int, payload: Buffer) -> bytes:
+        """One frame -> a MESSAGE command frame (header included)."""
         n = self._nonce
         if n >= _MAX_NONCE:
             raise ProtocolError("CURVE short nonce exhausted: reconnect")
         self._nonce = n + 1
         short = _pack_nonce(n)
         plain = _FLAG_BYTES[(flags & MORE) | ((flags & COMMAND) >> 1)] + payload
+        box = self._seal(plain, self._tx_prefix + short, self._key)
         # libzmq sends MESSAGE in a plain data frame (flags 0) and accepts either.
-        size = 32 + len(plain)  # name, nonce, MAC
+        size = 16 + len(box)
         header = bytes((0, size)) if size < 256 else b"\x02" + size.to_bytes(8, "big")
-        # The box is written right behind the frame header: no join.
-        return self._seal(plain, self._tx_prefix + short, self._key, header + _MESSAGE + short)
+        return b"".join((header, _MESSAGE, short, box))
 
     def unwrap(self, body: bytes) -> tuple[int, bytes]:
         """A MESSAGE command body -> ``(flags, payload)``; ProtocolError if bad."""
