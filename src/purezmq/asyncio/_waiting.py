@@ -368,51 +368,33 @@ class Waiting:
         later (see _resolve_eager).
         """
         late: list[tuple[Any, Any, asyncio.Future[Any]]] = []
-        q = self.recvq
-        while q:
-            op = q[0]
-            fut = op.fut
-            if fut.done():
+        recvq = self.recvq
+        for q, attempt in ((recvq, self.attempt_recv), (self.sendq, self.attempt_send)):
+            while q:
+                op = q[0]
+                fut = op.fut
+                if fut.done():
+                    q.popleft()
+                    continue
+                try:
+                    result = attempt(op.kind, op.args)
+                except Again:  # a send, recv_into, or the rest of a message a sync recv began
+                    break
+                except Exception as e:
+                    q.popleft()
+                    fut.set_exception(e)
+                    continue
+                if result is _AGAIN:
+                    break
                 q.popleft()
-                continue
-            try:
-                result = self.attempt_recv(op.kind, op.args)
-            except Again:  # recv_into, or the rest of a message a sync recv began
-                break
-            except Exception as e:
-                q.popleft()
-                fut.set_exception(e)
-                continue
-            if result is _AGAIN:
-                break
-            q.popleft()
-            if eager:
-                _resolve_eager(fut, result, late)
-            else:
-                fut.set_result(result)
-            # It had to wait for input: the next send answers it, so engines
-            # write it at once (see StreamEngine.kick).
-            self.core.pingpong = True
-        q = self.sendq
-        while q:
-            op = q[0]
-            fut = op.fut
-            if fut.done():
-                q.popleft()
-                continue
-            try:
-                result = self.attempt_send(op.kind, op.args)
-            except Again:
-                break
-            except Exception as e:
-                q.popleft()
-                fut.set_exception(e)
-                continue
-            q.popleft()
-            if eager:
-                _resolve_eager(fut, result, late)
-            else:
-                fut.set_result(result)
+                if eager:
+                    _resolve_eager(fut, result, late)
+                else:
+                    fut.set_result(result)
+                if q is recvq:
+                    # It had to wait for input: the next send answers it, so
+                    # engines write it at once (see StreamEngine.kick).
+                    self.core.pingpong = True
         for i, (cb, ctx, f) in enumerate(late):
             try:
                 ctx.run(cb, f)
