@@ -220,8 +220,7 @@ class StreamEngine:
             return
         # ``rlock`` keeps the bytes in order with an application thread that
         # reads too (read_direct): whoever holds it reads, decodes and pushes.
-        with self.rlock:
-            self._read()
+        self._read_locked()
 
     def _recv(self) -> bytes:
         """One recv of what the kernel has (raises as socket.recv does)."""
