@@ -19,7 +19,7 @@ import pytest
 
 import purezmq as zmq
 import purezmq.asyncio as zaio
-from purezmq.asyncio._context import _AppLoopReactor
+from purezmq.runtime.iothread import IOThread
 from tests.helpers import run_example
 
 pytestmark = pytest.mark.timeout(30)
@@ -58,7 +58,7 @@ async def _reqrep(transport: str) -> None:
     rep.bind(_endpoint(transport))
     req.connect(rep.last_endpoint.decode())
     if transport == "tcp":
-        assert isinstance(ctx._reactor(), _AppLoopReactor)
+        assert isinstance(ctx._reactor(), IOThread)  # every Context has background I/O
     for i in range(20):
         await w(req.send_multipart([b"a", b"%d" % i]))
         msg = await w(rep.recv_multipart())

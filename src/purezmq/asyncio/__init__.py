@@ -20,33 +20,28 @@ message or nothing), so cancelling a pending ``recv`` never loses a message
 and a cancelled ``send_multipart`` sent nothing. RCVTIMEO/SNDTIMEO fail the
 Future with ``zmq.Again``; ``flags=zmq.NOBLOCK`` fails it at once.
 
-Where connections are served (``_context.py``): the first tcp/ipc endpoint
-(bind or connect) made through a Context decides, once, for the whole
-context:
-
-- made while an asyncio loop runs in the calling thread: the connections
-  (listeners, engines, reconnects, heartbeats) of *every* socket of this
-  context run on **that loop** -- no I/O thread, no thread hop. Sockets of
-  the same context used from another thread/loop still work (they hand work
-  to that loop thread-safely), but only while that loop runs: a context
-  whose connections are served by a loop lives no longer than the loop
-  (use one context per loop, e.g. one per ``asyncio.run``).
-- made with no running loop (before ``asyncio.run``), or through a Context
-  shadowing a sync ``purezmq.Context``: the sync background I/O thread.
-
-inproc never involves either. Blocking calls of a sync socket on the loop's
-own thread would stall the connections that loop serves: don't make them.
+Where connections are served: by the Context's background I/O thread, as
+for a sync Context. Accepting, handshakes (ZAP included), heartbeats,
+reconnects, subscription forwarding, load-balancing over every connected peer
+and draining queued sends go on while your loop is busy, blocked (``input()``,
+``time.sleep``, a long computation) or spinning on sends that never yield.
+For speed, a ``recv`` that awaits the answer to this socket's own send
+(request/reply) reads the connection on your loop while it waits, and a send
+that answers a received message is written by the caller: a round trip
+crosses no thread. If the loop stops running meanwhile, the I/O thread takes
+the reading back within about 10 ms. inproc involves neither.
 
 Closing and terminating: ``sock.close()`` cancels that object's pending
-Futures; ``ctx.term()``/``ctx.destroy()`` called on the serving loop do not
-block (pending Futures get ContextTerminated; flushing finishes on the loop's
-next iterations, which ``asyncio.run`` runs while shutting down). Called from
-another thread while the loop runs, ``term()`` blocks as the sync one does.
+Futures; the I/O thread flushes what was queued within LINGER, whether or not
+the loop still runs. ``ctx.term()``/``ctx.destroy()`` called on a running loop
+wait for the closed sockets to linger but not for sockets still open (only
+your coroutines could close those: pending Futures get ContextTerminated, and
+the I/O thread stops once the last of them is closed). Called elsewhere,
+``term()`` blocks as the sync one does.
 
 Not done yet: draft-socket ``routing_id``/``group`` arguments (as in the sync
-Socket), ``MessageTracker`` that tracks real completion (trackers are
-resolved at once), and a LINGER > 0 flush of loop-served connections that
-outlives the loop (when the loop closes, unflushed connections are dropped).
+Socket) and ``MessageTracker`` that tracks real completion (trackers are
+resolved at once).
 """
 
 from __future__ import annotations

@@ -14,12 +14,20 @@ Theory of operation:
   (``call_soon`` when woken on the loop thread itself -- engines served by
   this loop --, else ``call_soon_threadsafe``), and ``run`` retries the
   queued operations in order until one says "would block" again.
-- A wake from an engine's read on the loop (``LoopReactor.run_deferring``)
-  runs ``run`` right after that read instead, and as no task runs then,
-  ``run`` also resumes the tasks awaiting the Futures it resolves on the
-  spot (``_resolve_eager``: their done-callbacks run there rather than one
-  loop iteration later). A request/reply round trip thus costs each side
-  one loop iteration: read, resume, send, wait.
+- The Context's I/O thread serves every connection (accepts, handshakes,
+  heartbeats, reading ahead, draining), whatever the loop is doing. While a
+  receive waits for the answer to this socket's own send (request/reply:
+  ``core.replying``), the loop reads the connections itself, as a blocking
+  sync recv does (``direct_arm``): their fds are armed one-shot in a private
+  epoll set that the loop watches, and the I/O thread steps aside (see
+  "Reading in the application thread" in transport/engine.py; it takes
+  reading back if the loop stops running meanwhile). ``direct_ready`` reads,
+  then runs ``run`` right there, and as no task runs then, ``run`` also
+  resumes the tasks awaiting the Futures it resolves on the spot
+  (``_resolve_eager``: their done-callbacks run there rather than one loop
+  iteration later). A request/reply round trip thus costs each side one
+  loop iteration and no thread hop: read, resume, send (written by the
+  caller, see ``StreamEngine.kick``), wait.
 - The core operations are atomic: a receive takes a whole message from a
   pipe or nothing, a send queues a whole message or nothing. So a cancelled
   Future loses nothing: a cancelled receive never took a message, and a
@@ -45,6 +53,7 @@ makes every attribute access on it take CPython's slow, unspecialized path.
 from __future__ import annotations
 
 import asyncio
+import select
 import threading
 import weakref
 from _thread import get_ident as _get_ident
@@ -54,7 +63,6 @@ from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
 from purezmq.error import Again
-from purezmq.runtime.iothread import DEFERRING
 from purezmq.sugar.frame import _done_tracker
 from purezmq.sugar.socket import Socket as _SyncSocket
 
@@ -64,6 +72,11 @@ if TYPE_CHECKING:
 _NOBLOCK = int(C.NOBLOCK)
 _SNDMORE = int(C.SNDMORE)
 _AGAIN: Any = object()  # "would block" from an attempt, without raising
+# Direct reading needs epoll (one-shot arming of fds the I/O thread may close
+# at any time: the kernel drops a closed fd from the set by itself). Without
+# it the I/O thread does all the reading: correct, one thread hop slower.
+_epoll = getattr(select, "epoll", None)
+_ONESHOT_IN = getattr(select, "EPOLLIN", 1) | getattr(select, "EPOLLONESHOT", 0)
 
 
 def _no_loop() -> Any:
@@ -101,13 +114,14 @@ def _running_loop() -> asyncio.AbstractEventLoop:
 class _LoopWaker:
     """A core-socket Watcher that runs ``callback`` once on ``loop`` per burst of wakes."""
 
-    __slots__ = ("loop", "callback", "tid", "scheduled", "queues")
+    __slots__ = ("loop", "callback", "tid", "scheduled", "queues", "direct")
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         callback: Callable[[bool], None],
         queues: tuple[deque[Any], ...] = (),
+        direct: bool = False,
     ) -> None:
         self.loop = loop
         self.callback = callback
@@ -116,6 +130,8 @@ class _LoopWaker:
         # With queues: a wake on the loop thread while they are all empty is
         # dropped (nothing waits; an operation queued later tries first).
         self.queues = queues
+        # Does the owner read connections itself while it waits? (see Watcher)
+        self.direct = direct
 
     def wake(self) -> None:  # any thread; must not block
         if self.scheduled:
@@ -125,11 +141,7 @@ class _LoopWaker:
                 if self.queues and not any(self.queues):
                     return
                 self.scheduled = True
-                r = DEFERRING.reactor
-                if r is not None and r.loop is self.loop:
-                    r.deferred.append(self._fire)  # an engine's read: run right after it
-                else:
-                    self.loop.call_soon(self._fire)
+                self.loop.call_soon(self._fire)
             else:
                 # Another thread may race an operation being queued: always run.
                 self.scheduled = True
@@ -138,7 +150,7 @@ class _LoopWaker:
             self.scheduled = False
 
     def _fire(self, eager: bool = False) -> None:
-        """Run the callback; ``eager``: it may resume tasks itself (see LoopReactor)."""
+        """Run the callback; ``eager``: it may resume tasks itself (see Waiting.run)."""
         self.scheduled = False  # wakes from now on schedule another run
         self.callback(eager)
 
@@ -169,6 +181,10 @@ class Waiting:
         "timer",
         "timer_at",
         "timer_loop",
+        "ep",
+        "ep_loop",
+        "dpeers",
+        "armed",
         "__weakref__",
     )
 
@@ -181,6 +197,19 @@ class Waiting:
         self.timer: asyncio.TimerHandle | None = None  # the deadline timer (see arm_timer)
         self.timer_at = 0.0
         self.timer_loop: asyncio.AbstractEventLoop | None = None
+        # Direct reading (see direct_arm): the epoll set, the loop watching
+        # it, the (fd, engine) pairs a receive waits on, are they armed?
+        self.ep: Any = None
+        self.ep_loop: asyncio.AbstractEventLoop | None = None
+        self.dpeers: list[tuple[int, Any]] | None = None
+        self.armed = False
+
+    def __del__(self) -> None:
+        # Dropped without close(): the loop must not keep watching a closed fd.
+        ep = self.ep
+        if ep is not None:
+            self.ep = None
+            _drop_epoll(self.ep_loop, ep)
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -245,6 +274,11 @@ class Waiting:
         w = self.waker
         if w is not None:
             self.core.remove_watcher(w)
+        self.direct_disarm()
+        ep, loop = self.ep, self.ep_loop
+        if ep is not None:
+            self.ep = self.ep_loop = None
+            _drop_epoll(loop, ep)
         t = self.timer
         if t is not None:
             self.timer = None
@@ -275,11 +309,13 @@ class Waiting:
                     res = _SyncSocket._multipart_out(self.sock, msg, copy)
                 else:
                     res = _SyncSocket._frame_out(self.sock, msg, copy)
+            core.replying = False
             return res if post is None else post(res)
         buf, nbytes = args  # recv_into
         view = memoryview(buf).cast("B")
         n = nbytes or len(view)
         data = _SyncSocket.recv(self.sock, _NOBLOCK, False).buffer
+        core.replying = False
         size = len(data)
         k = min(n, size)
         view[:k] = memoryview(data).cast("B")[:k]
@@ -322,14 +358,82 @@ class Waiting:
         else:
             if w is not None:
                 core.remove_watcher(w)
-            w = self.waker = _LoopWaker(loop, self.run, (self.recvq, self.sendq))
+            w = self.waker = _LoopWaker(loop, self.run, (self.recvq, self.sendq), True)
             core.add_watcher(w)
             look_again = True
         q.append(op)
         # Look again now that the waker is registered (a wake may have come and gone).
         if look_again and len(q) == 1:
             self.run()
+        elif q is self.recvq and not self.armed and core.replying:
+            self.direct_arm(loop)
         return fut
+
+    # -- reading on the loop while a reply is awaited ------------------------------------------
+
+    def direct_arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A receive awaits a reply: read the connections on this loop while it waits.
+
+        Their fds are armed one-shot in ``ep`` (a firing disarms them, so the
+        loop never spins on input it leaves to the I/O thread), and each
+        engine is told that someone waits (``set_waiting``) so the I/O thread
+        steps aside when input comes.
+        """
+        if _epoll is None:
+            return
+        peers = self.core._direct_peers()
+        if not peers:
+            return
+        ep = self.ep
+        if ep is None or self.ep_loop is not loop:
+            if ep is None:
+                ep = self.ep = _epoll()
+            else:
+                _drop_epoll(self.ep_loop, None, ep.fileno())
+            # Weakly: the loop's reader must not keep a dropped socket alive.
+            loop.add_reader(ep.fileno(), _direct_ready, weakref.ref(self))
+            self.ep_loop = loop
+        for fd, peer in peers:
+            try:
+                ep.modify(fd, _ONESHOT_IN)
+            except FileNotFoundError:  # new, or closed since (the kernel dropped it)
+                ep.register(fd, _ONESHOT_IN)
+            peer.set_waiting(True)
+        self.dpeers = peers
+        self.armed = True
+
+    def direct_disarm(self) -> None:
+        """No receive waits any more: the I/O thread reads again."""
+        peers = self.dpeers
+        if peers is not None:
+            self.dpeers = None
+            self.armed = False
+            for _fd, peer in peers:
+                peer.set_waiting(False)
+
+    def direct_ready(self) -> None:
+        """Loop: an armed connection is readable. Read it here, then retry at once."""
+        events = self.ep.poll(0)  # also takes the events, or the loop would spin
+        self.armed = False
+        peers = self.dpeers
+        if not peers or not events:
+            return
+        w = self.waker
+        scheduled = w is not None and w.scheduled
+        if w is not None:
+            w.scheduled = True  # our own read's wake-up: we run right after it
+        try:
+            for fd, _ev in events:
+                for pfd, peer in peers:
+                    if pfd == fd:
+                        peer.read_direct()
+                        break
+        finally:
+            if w is not None:
+                w.scheduled = scheduled
+        if not scheduled:
+            # No task runs in a reader callback: resuming them here is safe.
+            self.run(True)
 
     def arm_timer(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         t = self.timer
@@ -395,6 +499,11 @@ class Waiting:
                     # It had to wait for input: the next send answers it, so
                     # engines write it at once (see StreamEngine.kick).
                     self.core.pingpong = True
+        if recvq:
+            if not self.armed and self.core.replying:
+                self.direct_arm(recvq[0].fut.get_loop())
+        elif self.dpeers is not None:
+            self.direct_disarm()
         for i, (cb, ctx, f) in enumerate(late):
             try:
                 ctx.run(cb, f)
@@ -421,6 +530,23 @@ def _resolve_eager(
             fut.remove_done_callback(cb)
             late.append((cb, ctx, fut))
     fut.set_result(result)
+
+
+def _direct_ready(ref: weakref.ref[Waiting]) -> None:
+    waiting = ref()
+    if waiting is not None and waiting.ep is not None:
+        waiting.direct_ready()
+
+
+def _drop_epoll(loop: asyncio.AbstractEventLoop | None, ep: Any, fd: int = -1) -> None:
+    """Stop ``loop`` watching the epoll set, then close it (``ep`` None: only stop)."""
+    if loop is not None:
+        try:
+            loop.remove_reader(ep.fileno() if ep is not None else fd)
+        except Exception:  # the loop is closed, or gone with its thread
+            pass
+    if ep is not None:
+        ep.close()
 
 
 def _expire(ref: weakref.ref[Waiting], loop: asyncio.AbstractEventLoop) -> None:

@@ -15,7 +15,7 @@ Rules this module keeps:
   (pollers, the FD, asyncio futures) register a ``Watcher`` whose ``wake()``
   must not block.
 - A thread blocked in ``recv`` on a socket with few tcp/ipc connections
-  (at most ``DIRECT_MAX``, and no watchers) also polls the connections' own
+  (at most ``DIRECT_MAX``, and no blind watchers) also polls the connections' own
   fds (``PipePeer.direct_fd``) and reads them itself (``read_direct``): no
   hop through the I/O thread. See "Reading in the application thread" in
   transport/engine.py for how the I/O loop stays out of the way.
@@ -53,7 +53,13 @@ DIRECT_MAX = 8
 
 
 class Watcher(Protocol):
-    """Something to wake when a socket may have become readable/writable."""
+    """Something to wake when a socket may have become readable/writable.
+
+    A watcher whose class sets ``direct = True`` (the asyncio front-end's)
+    reads the connections itself while it waits for a reply, as a blocking
+    recv does; any other watcher learns of input only through the I/O loop,
+    so while one is registered the I/O loop does all the reading.
+    """
 
     def wake(self) -> None: ...
 
@@ -134,6 +140,7 @@ class SocketBase:
         self.signal: Signal | None = None  # created on the first wait
         self.nwaiters = 0
         self.watchers: tuple[Watcher, ...] = ()
+        self.blind = 0  # watchers that rely on the I/O loop to read (see Watcher)
         self.closed = False
         self.ctx_terminated = False
         self.pipes: list[Pipe] = []
@@ -148,6 +155,7 @@ class SocketBase:
         self.monitor: MonitorHook | None = None
         # Set once closed and every engine has flushed or given up (term waits).
         self.reaped = threading.Event()
+        self.on_reaped: Callable[[SocketBase], None] | None = None  # see Context._term
         # Listener engines and connecters still running (I/O loop thread only).
         self.live: set[object] = set()
         # Did the socket wait for input since its last send? Then the next
@@ -311,7 +319,7 @@ class SocketBase:
 
     def _read_owned(self) -> bool:
         """Read connections the I/O loop left to this thread (see engine.py); any read?"""
-        if len(self.pipes) > DIRECT_MAX or self.watchers:
+        if len(self.pipes) > DIRECT_MAX or self.blind:
             return False
         n = len(self.mailbox)
         for pipe in self.pipes:
@@ -326,7 +334,7 @@ class SocketBase:
     def _direct_peers(self) -> list[tuple[int, Any]] | None:
         """(fd, peer) of the connections a blocking recv may read itself, if any."""
         pipes = self.pipes
-        if len(pipes) > DIRECT_MAX or self.watchers or _poll is None:
+        if len(pipes) > DIRECT_MAX or self.blind or _poll is None:
             return None
         peers = None
         for pipe in pipes:
@@ -427,15 +435,21 @@ class SocketBase:
 
     def add_watcher(self, w: Watcher) -> None:
         self.watchers = (*self.watchers, w)
-        # Watchers learn of input through the I/O loop: take reading back from
-        # this thread (a no-op unless a blocking recv left a connection to it).
+        if getattr(w, "direct", False):
+            return
+        self.blind += 1
+        # Such watchers learn of input through the I/O loop: take reading back
+        # from this thread (a no-op unless a blocking recv left a connection to it).
         for pipe in self.pipes:
             peer = pipe.peer
             if peer is not None:
                 peer.reclaim()
 
     def remove_watcher(self, w: Watcher) -> None:
+        n = len(self.watchers)
         self.watchers = tuple(x for x in self.watchers if x is not w)
+        if len(self.watchers) != n and not getattr(w, "direct", False):
+            self.blind -= 1
 
     def setsockopt(self, opt: int, value: Any) -> None:
         if self.mailbox:
@@ -516,8 +530,11 @@ class SocketBase:
 
     def check_reaped(self) -> None:
         """Once closed and every engine has flushed or given up, let term() go on."""
-        if self.closed and not self.live:
+        if self.closed and not self.live and not self.reaped.is_set():
             self.reaped.set()
+            cb = self.on_reaped
+            if cb is not None:
+                cb(self)
 
     # -- shutdown ------------------------------------------------------------------------
 

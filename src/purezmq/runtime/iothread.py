@@ -1,10 +1,11 @@
-"""The I/O thread of a sync Context: one asyncio loop serving every engine.
+"""The I/O thread of a Context: one asyncio loop serving every engine.
 
 Like libzmq's I/O thread: accepts, handshakes, reads, writes, reconnects and
-heartbeats happen here while the application thread sleeps or computes. The
-engine code only uses loop primitives (add_reader/add_writer, call_soon,
-call_later), so an asyncio Context can run the same engines on the
-application's own loop instead (see ``Reactor``).
+heartbeats happen here while the application's thread or event loop sleeps,
+blocks, computes or spins. Every kind of Context (sync, ``purezmq.asyncio``,
+tornado, green) has one; none relies on the application to serve its
+connections. The engine code only uses loop primitives (add_reader/add_writer,
+call_soon, call_later) through ``Reactor``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ class Reactor:
     """Where engines run: a loop plus a thread-safe way to get work onto it."""
 
     loop: asyncio.AbstractEventLoop
-
-    def run_deferring(self, fn: Callable[[], None]) -> None:
-        """Run the loop callback ``fn``; see ``LoopReactor.run_deferring``."""
-        fn()
 
     def in_loop_thread(self) -> bool:
         raise NotImplementedError
@@ -145,67 +142,3 @@ class IOThread(Reactor):
         self.loop.call_soon_threadsafe(self.loop.stop)
         if not self.in_loop_thread():
             self.thread.join(timeout)
-
-
-class _Deferring(threading.local):
-    """The LoopReactor whose ``run_deferring`` this thread is in, if any."""
-
-    reactor: LoopReactor | None = None
-
-
-DEFERRING = _Deferring()
-
-
-class LoopReactor(Reactor):
-    """Engines on an existing loop (the asyncio front-end's running loop).
-
-    An engine's read callback runs through ``run_deferring``: a watcher woken
-    on the loop thread meanwhile (an asyncio socket's waker, when the read
-    pushed into its pipe) appends its callback to ``deferred`` rather than
-    calling ``call_soon``, and it runs right after the read -- outside the
-    engine's code, in the same loop iteration -- instead of one iteration
-    later. A deferred callback is called with ``eager``: true when no task
-    runs then, so that the socket may also resume the task that awaits the
-    Future it resolves right there (see asyncio/_waiting.py): a
-    request/reply round trip costs each side one loop iteration, not three.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self._thread_id: int | None = None
-        self.deferred: list[Callable[[bool], None]] = []
-
-    def run_deferring(self, fn: Callable[[], None]) -> None:
-        """Loop thread: run ``fn``, then the callbacks it deferred, in order."""
-        d = DEFERRING
-        if d.reactor is not None:  # nested: the outer call runs them
-            fn()
-            return
-        d.reactor = self
-        try:
-            fn()
-        finally:
-            d.reactor = None
-        todo = self.deferred
-        if not todo:
-            return
-        self.deferred = []
-        # No task runs now (this is a loop callback): resuming one here is safe.
-        eager = asyncio.current_task(self.loop) is None
-        for i, cb in enumerate(todo):
-            try:
-                cb(eager)
-            except Exception as e:
-                self.loop.call_exception_handler(
-                    {"message": "purezmq: exception in a deferred wake-up", "exception": e}
-                )
-            except BaseException:
-                for rest in todo[i + 1 :]:  # nobody's wake-up is lost
-                    self.loop.call_soon(rest, False)
-                raise
-
-    def in_loop_thread(self) -> bool:
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False

@@ -230,6 +230,12 @@ class Context:
 
     def term(self) -> None:
         """Terminate: wake blocked calls with ContextTerminated, wait for sockets to close."""
+        self._term(wait_open=True)
+
+    def _term(self, wait_open: bool) -> None:
+        """term(); ``wait_open`` False: do not wait for sockets not closed yet (their
+        owners may be coroutines of the calling loop), stop the I/O thread once
+        the last of them is closed and has lingered."""
         if self._closed:
             return
         with self._lock:
@@ -237,18 +243,39 @@ class Context:
             cores = list(self._cores)
         for core in cores:
             core.context_terminated()
+        open_cores = set()
         for core in cores:
             # Each socket is closed by its owner (a thread that got ETERM) or
             # garbage-collected; then it lingers until flushed.
             while not core.reaped.wait(0.1):
                 if not core.closed and not self._owned(core):
                     break
+                if not core.closed and not wait_open:
+                    open_cores.add(core)
+                    break
         with self._lock:
             self._cores.clear()
-        if self._io is not None:
+            self.__dict__["_open_cores"] = open_cores
+            for core in open_cores:
+                core.on_reaped = self._late_reaped
+            done = [c for c in open_cores if c.reaped.is_set()]
+        for core in done:
+            self._late_reaped(core)
+        if not open_cores and self._io is not None:
             self._io.stop()
-        if Context._instance is self:
-            Context._instance = None
+        if type(self)._instance is self:
+            type(self)._instance = None
+
+    def _late_reaped(self, core: SocketBase) -> None:
+        """A socket left open at term() has closed and lingered (any thread)."""
+        with self._lock:
+            pending = self.__dict__.get("_open_cores", set())
+            if core not in pending:
+                return
+            pending.discard(core)
+            last = not pending
+        if last and self._io is not None:
+            self._io.stop(timeout=0)
 
     def _owned(self, core: SocketBase) -> bool:
         """Is a live Socket object still holding ``core``? (else nobody can close it)"""

@@ -472,7 +472,7 @@ class Socket:
         if closables:
             ctx._reactor().call(_close_in_loop, core, list(dict.fromkeys(closables)), linger)
         else:
-            core.reaped.set()
+            core.check_reaped()
         fd = self._shared["fd"]
         if fd is not None:
             core.remove_watcher(fd)

@@ -13,22 +13,23 @@ Rules this module keeps:
   queue is not drained meanwhile (that is the back-pressure that makes
   SNDHWM bite).
 - Bad input closes this connection only, with a log line and a monitor event.
-- The application thread of a sync Context may read too (see "Reading in
-  the application thread" below): a thread blocked in ``recv`` polls this
-  connection's fd itself and reads and decodes under ``wlock``, so a
-  request/reply exchange crosses no thread.
+- The I/O thread always serves the connection: handshakes, heartbeats,
+  reconnects, draining. The application side (a thread blocked in ``recv``,
+  or an asyncio loop awaiting a reply) may read and write it too while it
+  actively waits (see "Reading in the application thread" below), so a
+  request/reply exchange crosses no thread; it is never the only reader.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
-from purezmq.runtime.iothread import IOThread
 from purezmq.transport import security, zap
 from purezmq.zmtp import (
     AuthenticationFailed,
@@ -118,18 +119,16 @@ class StreamEngine:
         self.last_kick = 0.0
         self.writer_armed = False
         self.failed: str | None = None  # a write error seen off the loop thread
-        # May the application thread write directly? Only when the loop runs
-        # in another thread (with an asyncio reactor the caller is the loop).
-        self.direct = isinstance(reactor, IOThread)
-        # The loop's read callback. On an asyncio LoopReactor, sockets a read
-        # wakes retry right after it, not one loop iteration later.
-        self._reader = self._on_readable if self.direct else self._on_loop_readable
+        self._reader = self._on_readable
         self.handshaken = False
         # Reading in the application thread (see the section below).
-        self.direct_ok = self.direct  # cleared for good on EOF / errors
-        self.app_waiting = False  # an app thread is in poll() on our fd and will read
+        self.direct_ok = True  # cleared for good on EOF / errors
+        self.app_waiting = False  # an app thread (or loop) waits on our fd and will read
         self.app_owned = False  # the loop stepped aside: its reader is removed
-        self.app_seen = 0.0  # when an app thread last left a direct wait
+        self.app_seen = 0.0  # when the app side last read or left a direct wait
+        # The app side waited but did not read what the kernel had (an asyncio
+        # loop blocked in a coroutine): the loop reads until the app reads again.
+        self.app_stale = False
         self.timers: dict[str, asyncio_TimerHandle] = {}
         self.last_recv = 0.0
         self.heartbeat_timeout = 0.0
@@ -200,19 +199,16 @@ class StreamEngine:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _on_loop_readable(self) -> None:
-        """Read callback on an asyncio LoopReactor (see LoopReactor.run_deferring)."""
-        self.reactor.run_deferring(self._read_locked)
-
     def _read_locked(self) -> None:
         with self.rlock:
             self._read()
 
     def _on_readable(self) -> None:
         """Read callback on the I/O thread, which may share reading with the app thread."""
-        if self.app_waiting:
-            # An application thread sleeps in poll() on this fd and reads the
-            # data itself: step aside rather than race it (and wake it twice).
+        if self.app_waiting and not self.app_stale:
+            # An application thread sleeps in poll() on this fd (or an asyncio
+            # loop awaits a reply) and reads the data itself: step aside rather
+            # than race it (and wake it twice).
             self.loop.remove_reader(self.fd)
             self.reading = False
             self.app_owned = True
@@ -297,6 +293,15 @@ class StreamEngine:
     # connections itself (``read_owned``). Anything that is not data -- EOF,
     # errors, commands such as PING -- goes to the loop (``reactor.call``), and
     # after EOF or an error the app never reads again (``direct_ok``).
+    #
+    # The app side may stop running while it is counted as waiting: an asyncio
+    # loop that awaits a reply is "waiting", yet one of its coroutines may
+    # block it (time.sleep, input(), a long computation). So the reclaim timer
+    # also looks at the fd: readable, and the app has not read for
+    # RECLAIM_IDLE, means nobody is reading; the loop takes reading back at
+    # once (``app_stale``) and does not step aside again until the app side
+    # reads. PINGs are answered and input flows to RCVHWM whatever the
+    # application does, as with libzmq's I/O thread.
 
     def direct_fd(self) -> int:
         """App thread: the fd to poll (and read) in a blocking recv, or -1."""
@@ -334,8 +339,10 @@ class StreamEngine:
                 self.direct_ok = False
                 self.reactor.call(self._fail, "closed by the peer")
                 return
+            self.app_seen = now = _monotonic()
+            self.app_stale = False
             if self.heartbeat_timeout:
-                self.last_recv = _monotonic()
+                self.last_recv = now
             with self.wlock:
                 try:
                     msgs = self.conn.receive_data(data)
@@ -371,13 +378,26 @@ class StreamEngine:
     def _reclaim(self, now: bool = False) -> None:
         if self.closed or not self.app_owned:
             return
-        if not now and (self.app_waiting or _monotonic() - self.app_seen < RECLAIM_IDLE):
-            self._timer("reclaim", RECLAIM_IDLE, self._reclaim)
-            return
+        if not now:
+            recent = _monotonic() - self.app_seen < RECLAIM_IDLE
+            if recent or (self.app_waiting and not self._readable_now()):
+                self._timer("reclaim", RECLAIM_IDLE, self._reclaim)
+                return
+            if self.app_waiting:
+                self.app_stale = True  # waiting, yet not reading: see above
         self.app_owned = False
         pipe = self.pipe
         if pipe is None or not pipe.reading_paused:
             self._resume_reading()
+
+    def _readable_now(self) -> bool:
+        """Has the kernel input for us right now? (one poll, no wait)"""
+        p = select.poll()
+        p.register(self.fd, select.POLLIN)
+        try:
+            return bool(p.poll(0))
+        except OSError:
+            return True
 
     def _handle_events(self) -> None:
         while self.conn.events and not self.closed:
@@ -552,8 +572,7 @@ class StreamEngine:
         gap = now - self.last_kick
         self.last_kick = now
         if (
-            self.direct
-            and (gap > DIRECT_GAP or self.sock.pingpong)
+            (gap > DIRECT_GAP or self.sock.pingpong)
             and self.handshaken
             and not self.write_blocked
             and not self.closed
@@ -565,11 +584,6 @@ class StreamEngine:
                 self.wlock.release()
             if more or self.write_blocked or self.failed:
                 self.reactor.call(self._after_write)
-            return
-        if not self.direct and self.sock.pingpong and self.reactor.in_loop_thread():
-            # asyncio: the caller runs on our loop; a reply/request goes out
-            # now rather than one loop iteration later.
-            self._drain()
             return
         if not self.kick_pending:
             self.kick_pending = True
