@@ -177,13 +177,15 @@ if FRONT == "asyncio":
         ctx.term()
 
     asyncio.run(main())
-elif FRONT == "zmqstream":
+elif FRONT.startswith("zmqstream"):
     import asyncio
+    import purezmq.asyncio as zaio
     from purezmq.eventloop.zmqstream import ZMQStream
 
     async def main():
-        ctx = zmq.Context()
-        stream = ZMQStream(ctx.socket(zmq.PUSH))
+        # On either kind of Context: a sync one, or an asyncio one made in the loop.
+        ctx = zmq.Context() if FRONT == "zmqstream" else zaio.Context()
+        stream = ZMQStream(ctx.socket(zmq.PUSH, socket_class=zmq.Socket))
         setup(stream.socket)
         block()
         for i in range(100):
@@ -215,7 +217,7 @@ elif FRONT == "green":
     gevent.spawn(main).join()
 """
 
-FRONTS = ["asyncio", "zmqstream", "green"]
+FRONTS = ["asyncio", "zmqstream", "zmqstream-asyncio-ctx", "green"]
 
 
 @pytest.mark.parametrize("front", FRONTS)
@@ -224,7 +226,7 @@ FRONTS = ["asyncio", "zmqstream", "green"]
 def test_blocked_loop_balances_over_every_peer(
     front: str, transport: str, we_bind: bool, tmp_path: Path
 ) -> None:
-    if front == "zmqstream":
+    if front.startswith("zmqstream"):
         pytest.importorskip("tornado")
     if front == "green":
         pytest.importorskip("gevent")

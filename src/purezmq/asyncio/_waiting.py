@@ -326,8 +326,8 @@ class Waiting:
         core = self.core
         sparts = core.sparts
         if more:
-            if not sparts and core.type == C.ROUTER and hasattr(core, "check_route"):
-                core.check_route(parts[0])  # as the sync send: ROUTER_MANDATORY fails here
+            if not sparts and (core.type == C.ROUTER or core.type == C.STREAM):
+                core.check_route(parts[0])  # type: ignore[attr-defined]  # as the sync send
             sparts.extend(parts)
         else:
             msg = [*sparts, *parts] if sparts else parts

@@ -194,7 +194,7 @@ class Context:
             if st in C.SocketType._value2member_map_:
                 raise NotImplementedError(
                     f"socket type {C.SocketType(st).name} is not implemented in purezmq yet "
-                    "(classic types PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB are)"
+                    "(PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM are)"
                 )
             raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}")
         with self._lock:

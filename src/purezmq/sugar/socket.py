@@ -507,8 +507,8 @@ class Socket:
         if flags:
             flags = int(flags)
             if flags & _SNDMORE:
-                if not sparts and core.type == C.ROUTER:
-                    # libzmq fails the routing-id frame itself (ROUTER_MANDATORY).
+                if not sparts and (core.type == C.ROUTER or core.type == C.STREAM):
+                    # libzmq fails the routing-id frame itself (ROUTER_MANDATORY, STREAM).
                     core.check_route(data)  # type: ignore[attr-defined]
                 sparts.append(data)
                 return _done_tracker() if track else None

@@ -206,6 +206,9 @@ class Connecter:
 
     def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None:
         self.engine = None
+        if engine.raw and engine.closing and not self.closing:
+            # A STREAM application closed this connection itself: no reconnect.
+            self.closing = True
         pipe = engine.pipe
         if pipe is not None:
             if self.sock.recv_routing_id or self.sock.options.immediate:

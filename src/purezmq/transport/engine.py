@@ -40,6 +40,7 @@ from purezmq.zmtp import (
     ZapRequest,
     ZmtpConnection,
 )
+from purezmq.zmtp.raw import RawConnection
 
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
@@ -95,14 +96,22 @@ class StreamEngine:
         self.endpoint = endpoint
         self.peer_address = peer_address
         opts = sock.options
-        mechanism, as_server = security.build_mechanism(sock, as_server)
-        self.conn = ZmtpConnection(
-            socket_type=sock.type_name,
-            as_server=as_server,
-            mechanism=mechanism,
-            routing_id=bytes(opts.routing_id or b""),
-            maxmsgsize=opts.maxmsgsize,
-        )
+        # STREAM sockets speak no ZMTP: raw bytes both ways (zmtp/raw.py).
+        self.raw = sock.type == C.STREAM
+        self.conn: ZmtpConnection
+        if self.raw:
+            # Duck-typed: it has every member the engine uses on a STREAM
+            # connection (no ZAP, no subscriptions there).
+            self.conn = RawConnection()  # type: ignore[assignment]
+        else:
+            mechanism, as_server = security.build_mechanism(sock, as_server)
+            self.conn = ZmtpConnection(
+                socket_type=sock.type_name,
+                as_server=as_server,
+                mechanism=mechanism,
+                routing_id=bytes(opts.routing_id or b""),
+                maxmsgsize=opts.maxmsgsize,
+            )
         self.zap_consulted = False
         self.zap_client: zap.ZapClient | None = None
         self.pipe: Pipe | None = None
@@ -139,9 +148,11 @@ class StreamEngine:
         opts = self.sock.options
         self.loop.add_reader(self.fd, self._reader)
         self.reading = True
-        if opts.handshake_ivl > 0:
+        if opts.handshake_ivl > 0 and not self.raw:
             self._timer("handshake", opts.handshake_ivl / 1000.0, self._handshake_timeout)
         self._send_pending()
+        if self.conn.events and not self.closed:  # a raw stream is "handshaken" at once
+            self._handle_events()
 
     def _timer(self, name: str, delay: float, fn: Any) -> None:
         old = self.timers.pop(name, None)
@@ -517,7 +528,10 @@ class StreamEngine:
         self.pipe = pipe
         self.sock.event(C.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
         opts = self.sock.options
-        if opts.heartbeat_ivl > 0:
+        if self.raw:
+            if opts.stream_notify:
+                pipe.push([[b""]])  # STREAM: "a peer connected"
+        elif opts.heartbeat_ivl > 0:
             self._timer("ping", opts.heartbeat_ivl / 1000.0, self._send_ping)
             hb_timeout = (
                 opts.heartbeat_timeout if opts.heartbeat_timeout > 0 else opts.heartbeat_ivl
@@ -618,6 +632,10 @@ class StreamEngine:
             self._send_with_subscriptions(batch)
         else:
             self.conn.send_messages(batch)
+            if self.raw and self.conn.close_requested and not self.closing:  # type: ignore[attr-defined]
+                # STREAM: the application closes this connection; it goes once flushed.
+                self.closing = True
+                self.reactor.call(self._drain)
         pipe.popped()
         self._flush_locked()
         return bool(q)
@@ -724,6 +742,9 @@ class StreamEngine:
 
     def _fail(self, why: str) -> None:
         log.debug("purezmq: connection to %s lost: %s", self.peer_address or self.endpoint, why)
+        pipe = self.pipe
+        if self.raw and pipe is not None and not self.closing and self.sock.options.stream_notify:
+            pipe.push([[b""]])  # STREAM: "the peer went away", after its last data
         if not self.handshaken and not self.closed:
             # As libzmq: a connection lost mid-handshake is a handshake failure.
             self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)

@@ -11,12 +11,14 @@ from purezmq.core.sockets.push import Push
 from purezmq.core.sockets.rep import Rep
 from purezmq.core.sockets.req import Req
 from purezmq.core.sockets.router import Router
+from purezmq.core.sockets.stream import Stream
 from purezmq.core.sockets.sub import Sub
 from purezmq.core.sockets.xpub import XPub
 from purezmq.core.sockets.xsub import XSub
 
 SOCKET_CLASSES: dict[int, type[SocketBase]] = {
-    cls.type: cls for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub)
+    cls.type: cls
+    for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream)
 }
 
 __all__ = ["SOCKET_CLASSES"]
