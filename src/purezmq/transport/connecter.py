@@ -228,10 +228,16 @@ class Connecter:
     # -- shutdown ---------------------------------------------------------------------------------
 
     def close(self, linger: int) -> None:
-        """Stop (loop thread). Queued messages get ``linger`` ms to go out."""
+        """Stop (loop thread). Queued messages get ``linger`` ms to go out.
+
+        A live engine always gets the linger, even with the pipe empty: it may
+        still hold output the kernel has not taken (``outbuf``), and on ipc it
+        waits for the peer to read what it wrote (``StreamEngine.terminate``);
+        its ``engine_closed`` then finishes us.
+        """
         self.closing = True
         pending_out = self.pipe is not None and bool(self.pipe.outq)
-        if linger == 0 or not pending_out:
+        if linger == 0 or not (pending_out or self.engine is not None):
             self.done = True
         elif linger > 0:
             self.linger_timer = self.loop.call_later(linger / 1000.0, self._linger_expired)

@@ -13,6 +13,12 @@ Rules this module keeps:
   queue is not drained meanwhile (that is the back-pressure that makes
   SNDHWM bite).
 - Bad input closes this connection only, with a log line and a monitor event.
+- Closing with LINGER (``terminate``) closes the fd only once every queued
+  message and ``outbuf`` is in the kernel -- and, on ipc, once the peer has
+  read it too: closing a unix stream socket the peer has not drained raises
+  POLLHUP there at once, and libzmq, stopped at its RCVHWM, then drops what
+  is still in the kernel. So an ipc connection with unread output shuts down
+  its write side and waits for the peer's EOF (``_close_flushed``).
 - The I/O thread always serves the connection: handshakes, heartbeats,
   reconnects, draining. The application side (a thread blocked in ``recv``,
   or an asyncio loop awaiting a reply) may read and write it too while it
@@ -25,6 +31,8 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import struct
+import sys
 import threading
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
@@ -64,6 +72,27 @@ DRAIN_MSGS = 2048
 RECLAIM_IDLE = 0.01
 # Buffers handed to one sendmsg (well under the kernel's IOV_MAX).
 _IOV_MAX = 64
+
+# SIOCOUTQ (= TIOCOUTQ) on a Linux unix stream socket: octets written that
+# the peer has not read yet. Elsewhere unknown (None): ipc closes at once.
+if sys.platform.startswith("linux"):
+    import fcntl
+    import termios
+
+    _SIOCOUTQ: int | None = termios.TIOCOUTQ
+else:  # pragma: no cover
+    _SIOCOUTQ = None
+
+
+def _unread_by_peer(os_sock: socket.socket) -> bool:
+    """ipc on Linux: has the peer yet to read some of what we wrote?"""
+    if _SIOCOUTQ is None or os_sock.family != getattr(socket, "AF_UNIX", None):
+        return False
+    try:
+        n = struct.unpack("i", fcntl.ioctl(os_sock.fileno(), _SIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return False
+    return n > 0
 
 
 class EngineHost(Protocol):
@@ -118,6 +147,7 @@ class StreamEngine:
         self.sub_commands = sock.type in (C.SUB, C.XSUB)
         self.closed = False
         self.closing = False  # socket closed: flush then close
+        self.shut_wr = False  # closing on ipc: write side shut, waiting for the peer's EOF
         self.reading = False
         self.read_size = READ_SMALL
         self.write_blocked = False
@@ -194,15 +224,46 @@ class StreamEngine:
     def terminate(self, linger: int) -> None:
         """The socket is closing: flush what is queued within ``linger`` ms, then close."""
         self.closing = True
-        if linger == 0 or not self.handshaken or self._flushed():
+        if linger == 0 or not self.handshaken:
             self.close()
             return
         if linger > 0:
             self._timer("linger", linger / 1000.0, self.close)
-        self._drain()
+        self._drain()  # closes (``_close_flushed``) once everything is in the kernel
 
     def _flushed(self) -> bool:
         return self.outbuf is None and (self.pipe is None or not self.pipe.outq)
+
+    def _close_flushed(self) -> None:
+        """Loop thread, closing: everything queued is in the kernel. Close -- unless
+        this is ipc and the peer has yet to read some of it.
+
+        Closing a unix stream socket raises POLLHUP at the peer at once, even
+        with our data still in its receive queue (for tcp a FIN is only
+        POLLIN). libzmq, whose reading is stopped at RCVHWM, takes that HUP
+        as the end and later drops what the kernel still holds. So we shut
+        down the write side instead (the peer sees nothing until it reads its
+        way to the EOF), read and discard until the peer closes in turn, and
+        close then; the linger timer bounds the wait.
+        """
+        if self.closed or self.shut_wr:
+            return
+        with self.wlock:  # a writer in another thread may have popped and not written yet
+            if not self._flushed():
+                return  # that writer's _after_write / the writability callback comes back here
+        if not _unread_by_peer(self.os_sock):
+            self.close()
+            return
+        try:
+            self.os_sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close()
+            return
+        self.shut_wr = True
+        t = self.timers.pop("ping", None)
+        if t is not None:
+            t.cancel()
+        self._resume_reading()  # EOF (or an error) in _read closes
 
     def disconnect(self) -> None:
         """Thread-safe request to drop this connection (ROUTER_HANDOVER)."""
@@ -612,7 +673,7 @@ class StreamEngine:
         if more and not self.write_blocked and not self.closed:
             self.loop.call_soon(self._drain)
         elif self.closing and not self.closed and self._flushed():
-            self.close()
+            self._close_flushed()
 
     def _drain_locked(self) -> bool:
         """Encode and send up to DRAIN_MSGS messages; True if more are queued."""
@@ -655,7 +716,7 @@ class StreamEngine:
     def _flush_locked(self) -> None:
         """Write what the connection has to say; keep the rest for writability."""
         bufs = self.conn.buffers_to_send()
-        if not bufs or self.closed or self.failed:
+        if not bufs or self.closed or self.failed or self.shut_wr:
             return
         if self.outbuf is not None:
             self.outbuf += bufs
