@@ -4,7 +4,8 @@
   and delivers, in order and with no gap, everything from the first message
   the new process receives on; what was sent while the peer was away (and
   purezmq knew it) is not lost. Messages already in the dead process's
-  buffers are lost, as with libzmq.
+  buffers are lost, as with libzmq. And a server killed holding a request:
+  the lazy-pirate client resends and gets every answer from its successor.
 - 100 libzmq DEALERs connecting at once to one purezmq ROUTER, round after
   round: every request answered, and once they have left the ROUTER's
   process is back to its open-fd count and (within a tolerance) its memory.
@@ -319,6 +320,88 @@ def test_peer_killed_and_restarted(ctx: purezmq.Context, kind: str, we_bind: boo
         f"{queued} queued while down; new peer got {got[0]}..{total - 1} ({len(got)}); "
         f"lost with the dead process: {lost}"
     )
+
+
+# A libzmq REP on a fixed endpoint. argv: endpoint, n. Echoes requests; at its n-th
+# it prints "dying" and waits, with that request unanswered, to be killed.
+REP_CHILD = """
+    import sys, time, zmq
+    endpoint, die_at = sys.argv[1], int(sys.argv[2])
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.REP)
+    s.linger = 0
+    deadline = time.monotonic() + 10
+    while True:  # the port may still be held for a moment after the last one died
+        try:
+            s.bind(endpoint)
+            break
+        except zmq.ZMQError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    print(s.last_endpoint.decode(), flush=True)
+    n = 0
+    while True:
+        m = s.recv_multipart()
+        n += 1
+        if n == die_at:
+            print("dying", flush=True)
+            time.sleep(60)
+        s.send_multipart(m)
+"""
+
+
+@pytest.mark.parametrize("kind", ["REQ", "DEALER"])
+def test_server_killed_mid_request(ctx: purezmq.Context, kind: str) -> None:
+    """The zguide's lazy pirate against a libzmq REP that dies (SIGKILL) holding a request,
+    three times: the client (REQ with REQ_RELAXED + REQ_CORRELATE, or DEALER) times out,
+    resends, reconnects to the restarted server and gets every answer, in order. The
+    client waits in a blocking recv, so it reads its connection itself when the server
+    dies: the end of the connection must still reach the I/O thread and the reconnect."""
+    total, die_at, deaths = 2000, 400, 3
+    c = mk(ctx, getattr(purezmq, kind), timeout=500, reconnect_ivl=50)
+    if kind == "REQ":
+        c.req_relaxed = True
+        c.req_correlate = True
+    envelope = [] if kind == "REQ" else [b""]
+    retries = restarts = 0
+    with children() as kids:
+        server = Child(REP_CHILD, "tcp://127.0.0.1:0", str(die_at))
+        kids.append(server)
+        endpoint = server.line()
+        c.connect(endpoint)
+        i = 0
+        while i < total:
+            req = [b"%d" % i, b"x" * (i % 100)]
+            c.send_multipart(envelope + req)
+            for _ in range(20):  # tries for this request
+                try:
+                    rep = c.recv_multipart()[len(envelope) :]
+                except purezmq.Again:
+                    retries += 1
+                    if not server.lines.empty():  # it holds our request and waits to die
+                        assert server.line() == "dying"
+                        server.kill()
+                        restarts += 1
+                        n = die_at if restarts < deaths else 10**9
+                        server = Child(REP_CHILD, endpoint, str(n))
+                        kids.append(server)
+                        assert server.line() == endpoint
+                    c.send_multipart(envelope + req)
+                    continue
+                if rep == req:
+                    break
+                # DEALER: the answer to an earlier try of an earlier request; skip it
+                assert kind == "DEALER" and int(rep[0]) < i, (rep[0], i)
+            else:
+                raise AssertionError(f"request {i} never answered")
+            i += 1
+    print(
+        f"\n[faults] lazy pirate, {kind}: {total} requests answered in order; server killed "
+        f"{restarts} times, {retries} resends"
+    )
+    assert restarts == deaths
+    assert retries < 20 * deaths, retries  # a timeout or two per death, not a stall
 
 
 # -- 2. 100 peers at once, round after round ----------------------------------------------

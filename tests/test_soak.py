@@ -409,6 +409,7 @@ def test_soak_mixed_traffic_against_libzmq(ctx: purezmq.Context) -> None:
             "end": rss[-1] >> 10,
             "max": max(rss) >> 10,
         },
+        "rss_kib_every_minute": [x >> 10 for x in rss[::6]],
         "fds": {"start": fds[0], "end": fds[-1], "min": min(fds), "max": max(fds)},
     }
     print("\n[soak] " + json.dumps(report))
