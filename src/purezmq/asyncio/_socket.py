@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import types
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from purezmq import constants as C
 from purezmq.asyncio._waiting import Waiting, _failed, _resolved
@@ -22,8 +23,14 @@ from purezmq.utils import jsonapi
 T = TypeVar("T", bound="Socket")
 
 
-class Socket(_SyncSocket):
+class Socket(_SyncSocket["asyncio.Future[Any]"]):
     """Socket whose send/recv/poll methods return asyncio Futures (pyzmq's zmq.asyncio.Socket)."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.asyncio.Socket[Any]``, as code evaluating
+        # annotations needs); to type checkers it is not generic, as in pyzmq.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
 
     def __init__(
         self,
@@ -98,7 +105,7 @@ class Socket(_SyncSocket):
             return _failed(e)
         return self._waiting.send_op(parts, flags, tracker)
 
-    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:
+    def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:  # type: ignore[override]
         """Receive one frame; returns a Future (bytes, or a Frame with copy=False)."""
         return self._waiting.recv_op("recv", flags, (copy, None))
 

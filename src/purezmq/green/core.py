@@ -21,9 +21,10 @@ fds, which the hub's loop watches. Nothing here needs monkey-patching.
 from __future__ import annotations
 
 import time
+import types
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gevent.socket import wait_read
 
@@ -69,6 +70,12 @@ _TIMEOS = (int(C.RCVTIMEO), int(C.SNDTIMEO))
 
 class Socket(_SyncSocket):
     """pyzmq's Socket whose blocking send/recv/poll let other greenlets run."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.green.Socket[Any]``), as pyzmq's are
+        # not generic to type checkers either.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
 
     def set(self, option: int, optval: Any) -> None:
         """Set an option; RCVTIMEO/SNDTIMEO warn, as pyzmq's green sockets do."""
@@ -189,6 +196,12 @@ class Socket(_SyncSocket):
 
 class Context(_SyncContext):
     """pyzmq's Context making green Sockets (its I/O thread is a real thread)."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.green.Context[Any]``), as pyzmq's are
+        # not generic to type checkers either.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
 
     _socket_class = Socket
     _instance: Context | None = None  # not shared with the sync Context's instance()

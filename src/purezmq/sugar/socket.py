@@ -15,7 +15,7 @@ import struct
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, overload
 
 from purezmq import constants as C
 from purezmq.core.options import OPTIONS
@@ -697,6 +697,19 @@ class Socket(Generic[SocketReturnType]):
         pipe = self._core.last_pipe
         return Frame._received(data, more, pipe.metadata if pipe is not None else {})
 
+    # Typing as pyzmq's: bytes, or Frames with copy=False.
+    @overload
+    def recv(self, flags: int = ..., copy: Literal[True] = ..., track: bool = ...) -> bytes: ...
+
+    @overload
+    def recv(self, flags: int = ..., *, copy: Literal[False], track: bool = ...) -> Frame: ...
+
+    @overload
+    def recv(self, flags: int, copy: Literal[False], track: bool = ...) -> Frame: ...
+
+    @overload
+    def recv(self, flags: int = ..., copy: bool = ..., track: bool = ...) -> bytes | Frame: ...
+
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive one frame: bytes, or a Frame with ``copy=False``."""
         core = self._core
@@ -722,7 +735,27 @@ class Socket(Generic[SocketReturnType]):
             return data if type(data) is bytes else bytes(data)
         return self._frame(data, more)
 
-    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> list[Any]:
+    @overload
+    def recv_multipart(
+        self, flags: int = ..., copy: Literal[True] = ..., track: bool = ...
+    ) -> list[bytes]: ...
+
+    @overload
+    def recv_multipart(
+        self, flags: int = ..., *, copy: Literal[False], track: bool = ...
+    ) -> list[Frame]: ...
+
+    @overload
+    def recv_multipart(
+        self, flags: int, copy: Literal[False], track: bool = ...
+    ) -> list[Frame]: ...
+
+    @overload
+    def recv_multipart(
+        self, flags: int = ..., copy: bool = ..., track: bool = ...
+    ) -> list[bytes] | list[Frame]: ...
+
+    def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive every frame of one message."""
         core = self._core
         if core.rparts:
