@@ -31,6 +31,19 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         """The target module was executed when it was imported."""
 
+    def _real_loader(self) -> Any:
+        spec = importlib.util.find_spec(self.target)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no module named {self.target!r}")
+        return spec.loader
+
+    def get_code(self, fullname: str) -> Any:
+        """The target's code: ``python -m zmq.curve_keygen`` runs purezmq.curve_keygen."""
+        return self._real_loader().get_code(self.target)
+
+    def is_package(self, fullname: str) -> bool:
+        return bool(self._real_loader().is_package(self.target))
+
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     """Finds ``zmq.X`` as ``purezmq.X`` (ImportError if purezmq has no X)."""

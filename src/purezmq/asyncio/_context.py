@@ -17,14 +17,21 @@ last open socket is closed. Elsewhere it blocks as the sync ``term()`` does.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import types
+from typing import TYPE_CHECKING, Any
 
 from purezmq.asyncio._socket import Socket
 from purezmq.sugar.context import Context as _SyncContext
 
 
-class Context(_SyncContext):
+class Context(_SyncContext[Socket]):
     """Context for creating asyncio-compatible Sockets (pyzmq's zmq.asyncio.Context)."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.asyncio.Socket[Any]``, as code evaluating
+        # annotations needs); to type checkers it is not generic, as in pyzmq.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
 
     _socket_class = Socket
     _instance = None  # not shared with purezmq.Context.instance()
@@ -32,10 +39,10 @@ class Context(_SyncContext):
     def __init__(
         self, io_threads: int | _SyncContext = 1, shadow: _SyncContext | int = 0, **kwargs: Any
     ) -> None:
-        origin = io_threads if isinstance(io_threads, _SyncContext) else shadow
-        super().__init__(io_threads, shadow, **kwargs)
-        # A shadow shares the original's sockets and I/O thread.
-        self.__dict__["_origin"] = origin if isinstance(origin, _SyncContext) else None
+        super().__init__(io_threads, shadow, **kwargs)  # type: ignore[call-overload,misc]
+        # A shadow (of a Context or of its ``underlying``) shares the original's
+        # sockets and I/O thread.
+        self.__dict__["_origin"] = self.__dict__["_shadow_ctx"]
 
     def term(self) -> None:
         """Terminate; on a running loop this does not wait for sockets still open."""

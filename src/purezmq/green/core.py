@@ -21,8 +21,10 @@ fds, which the hub's loop watches. Nothing here needs monkey-patching.
 from __future__ import annotations
 
 import time
+import types
+import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gevent.socket import wait_read
 
@@ -63,8 +65,33 @@ def _again(what: str) -> Again:
     return Again(C.EAGAIN, f"Resource temporarily unavailable ({what} timed out)")
 
 
+_TIMEOS = (int(C.RCVTIMEO), int(C.SNDTIMEO))
+
+
 class Socket(_SyncSocket):
     """pyzmq's Socket whose blocking send/recv/poll let other greenlets run."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.green.Socket[Any]``), as pyzmq's are
+        # not generic to type checkers either.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
+
+    def set(self, option: int, optval: Any) -> None:
+        """Set an option; RCVTIMEO/SNDTIMEO warn, as pyzmq's green sockets do."""
+        if int(option) in _TIMEOS:
+            _warn_timeo()
+        super().set(option, optval)
+
+    setsockopt = set
+
+    def get(self, option: int) -> Any:
+        """Get an option; RCVTIMEO/SNDTIMEO warn, as pyzmq's green sockets do."""
+        if int(option) in _TIMEOS:
+            _warn_timeo()
+        return super().get(option)
+
+    getsockopt = get
 
     def _green(self, op: Callable[[int], T], flags: int, timeout_ms: int, what: str) -> T:
         """Run ``op(flags)``; if it would block (no NOBLOCK in ``flags``), run it with
@@ -170,6 +197,12 @@ class Socket(_SyncSocket):
 class Context(_SyncContext):
     """pyzmq's Context making green Sockets (its I/O thread is a real thread)."""
 
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.green.Context[Any]``), as pyzmq's are
+        # not generic to type checkers either.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
+
     _socket_class = Socket
     _instance: Context | None = None  # not shared with the sync Context's instance()
 
@@ -189,3 +222,13 @@ class Context(_SyncContext):
         while any(not c.reaped.is_set() and (c.closed or self._owned(c)) for c in cores):
             gevent.sleep(0.005)
         super().term()
+
+
+def _warn_timeo() -> None:
+    # pyzmq's zmq.green ignores the TIMEO options and warns on each use; purezmq's
+    # honours them, and warns as well so code written for either behaves the same.
+    warnings.warn(
+        "TIMEO socket options: pyzmq's zmq.green ignores them; purezmq.green honours them",
+        UserWarning,
+        stacklevel=3,
+    )

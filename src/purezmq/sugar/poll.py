@@ -11,7 +11,8 @@ from __future__ import annotations
 import selectors
 import threading
 import time
-from typing import Any
+import types
+from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
 from purezmq.core.socketbase import Signal
@@ -41,6 +42,12 @@ def _fileno(obj: Any) -> int:
 
 class Poller:
     """Poll sockets and fds for POLLIN/POLLOUT, like ``zmq_poll``."""
+
+    if not TYPE_CHECKING:
+        # Subscriptable at runtime (``zmq.asyncio.Socket[Any]``, as code evaluating
+        # annotations needs); to type checkers it is not generic, as in pyzmq.
+        def __class_getitem__(cls, item):
+            return types.GenericAlias(cls, item)
 
     def __init__(self) -> None:
         self.sockets: list[tuple[Any, int]] = []
@@ -154,6 +161,14 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             sel.close()
         if isinstance(waiter, Signal):
             waiter.close()
+
+
+def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's backend ``zmq_poll``: poll ``[(socket, flags), ...]`` for ``timeout`` ms."""
+    p = Poller()
+    for s, flags in sockets:
+        p.register(s, flags)
+    return p.poll(timeout)
 
 
 def select(
