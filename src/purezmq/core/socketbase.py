@@ -134,6 +134,10 @@ class SocketBase:
         self.signal: Signal | None = None  # created on the first wait
         self.nwaiters = 0
         self.watchers: tuple[Watcher, ...] = ()
+        # Callers blocked on a watcher right now (a Poller, a proxy, a green
+        # wait): with ``nwaiters``, whether a thread is using the socket at
+        # this moment -- interpreter exit leaves such sockets to their thread.
+        self.watch_blocked = 0
         self.closed = False
         self.ctx_terminated = False
         self.pipes: list[Pipe] = []
@@ -425,7 +429,10 @@ class SocketBase:
             ev |= C.POLLOUT
         return ev
 
-    def add_watcher(self, w: Watcher) -> None:
+    def add_watcher(self, w: Watcher, blocking: bool = False) -> None:
+        """Wake ``w`` on changes; ``blocking``: a caller sleeps on it until removed."""
+        if blocking:
+            self.watch_blocked += 1
         self.watchers = (*self.watchers, w)
         # Watchers learn of input through the I/O loop: take reading back from
         # this thread (a no-op unless a blocking recv left a connection to it).
@@ -434,8 +441,14 @@ class SocketBase:
             if peer is not None:
                 peer.reclaim()
 
-    def remove_watcher(self, w: Watcher) -> None:
+    def remove_watcher(self, w: Watcher, blocking: bool = False) -> None:
+        if blocking:
+            self.watch_blocked -= 1
         self.watchers = tuple(x for x in self.watchers if x is not w)
+
+    def in_use(self) -> bool:
+        """Is a caller blocked in this socket right now (in a call, poll or proxy)?"""
+        return bool(self.nwaiters or self.watch_blocked)
 
     def setsockopt(self, opt: int, value: Any) -> None:
         if self.mailbox:
