@@ -456,6 +456,7 @@ def test_ctrl_c_ends_the_exit_wait(tmp_path: Path, run_sender: Callable[..., Sen
 
 DAEMON_RECEIVER = """
     import threading
+    import time
 
     ctx = zmq.Context()
     pull = ctx.socket(zmq.PULL)
@@ -475,6 +476,10 @@ DAEMON_RECEIVER = """
 
     threading.Thread(target=worker, daemon=True).start()
     waiting.wait()
+    for _ in range(10_000):  # until the worker is blocked in it (bounded)
+        if pull._core.in_use():
+            break
+        time.sleep(0.001)
     push = ctx.socket(zmq.PUSH)
     push.connect(pull.last_endpoint.decode())
     push.send(b"sent just before exit")

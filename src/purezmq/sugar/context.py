@@ -31,7 +31,8 @@ import sys
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from purezmq import constants as C
 from purezmq.core.options import CONTEXT_OPTIONS, OPTIONS, SocketOptions
@@ -403,10 +404,9 @@ def _wait_reaped(core: SocketBase, started: float) -> None:
     """Wait (interruptibly) until ``core`` has flushed or its LINGER expired."""
     linger = core.options.linger
     deadline = None if linger < 0 else started + linger / 1000.0 + EXIT_SLACK
-    # Polled, not Event.wait(): under gevent's patching the Event is a gevent
-    # one, set from the (real) I/O thread; time.sleep is then gevent's too.
+    sleep = _os_sleep()
     while not core.reaped.is_set():
-        time.sleep(0.01)
+        sleep(0.01)
         if deadline is not None and time.monotonic() > deadline:
             try:
                 sys.stderr.write(
@@ -415,6 +415,20 @@ def _wait_reaped(core: SocketBase, started: float) -> None:
             except Exception:
                 pass
             return
+
+
+def _os_sleep() -> Callable[[float], None]:
+    """``time.sleep``, gevent's original under its patching.
+
+    The exit wait polls ``reaped`` (an Event set from the real I/O thread,
+    a gevent Event under patching) with a real sleep: the I/O thread does
+    the flushing, and greenlets the program left behind stay where they
+    are, as they do with pyzmq, instead of running on into closed sockets.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("time"):
+        return cast("Callable[[float], None]", monkey.get_original("time", "sleep"))
+    return time.sleep
 
 
 iothread.at_exit(_flush_at_exit)
