@@ -141,6 +141,10 @@ class SocketBase:
         self.nwaiters = 0
         self.watchers: tuple[Watcher, ...] = ()
         self.blind = 0  # watchers that rely on the I/O loop to read (see Watcher)
+        # Callers blocked on a watcher right now (a Poller, a proxy, a green
+        # wait): with ``nwaiters``, whether a thread is using the socket at
+        # this moment -- interpreter exit leaves such sockets to their thread.
+        self.watch_blocked = 0
         self.closed = False
         self.ctx_terminated = False
         self.pipes: list[Pipe] = []
@@ -433,7 +437,10 @@ class SocketBase:
             ev |= C.POLLOUT
         return ev
 
-    def add_watcher(self, w: Watcher) -> None:
+    def add_watcher(self, w: Watcher, blocking: bool = False) -> None:
+        """Wake ``w`` on changes; ``blocking``: a caller sleeps on it until removed."""
+        if blocking:
+            self.watch_blocked += 1
         self.watchers = (*self.watchers, w)
         if getattr(w, "direct", False):
             return
@@ -445,11 +452,17 @@ class SocketBase:
             if peer is not None:
                 peer.reclaim()
 
-    def remove_watcher(self, w: Watcher) -> None:
+    def remove_watcher(self, w: Watcher, blocking: bool = False) -> None:
+        if blocking:
+            self.watch_blocked -= 1
         n = len(self.watchers)
         self.watchers = tuple(x for x in self.watchers if x is not w)
         if len(self.watchers) != n and not getattr(w, "direct", False):
             self.blind -= 1
+
+    def in_use(self) -> bool:
+        """Is a caller blocked in this socket right now (in a call, poll or proxy)?"""
+        return bool(self.nwaiters or self.watch_blocked)
 
     def setsockopt(self, opt: int, value: Any) -> None:
         if self.mailbox:

@@ -109,7 +109,7 @@ class Socket(_SyncSocket):
         pool: list[GreenSignal] = self.__dict__.setdefault("_green_signals", [])
         sig = pool.pop() if pool else GreenSignal()
         core = self._core
-        core.add_watcher(sig)  # from here on, every change sets sig
+        core.add_watcher(sig, blocking=True)  # from here on, every change sets sig
         try:
             while True:
                 sig.drain()
@@ -125,7 +125,7 @@ class Socket(_SyncSocket):
                         raise _again(what) from None
                     sig.wait(left)
         finally:
-            core.remove_watcher(sig)
+            core.remove_watcher(sig, blocking=True)
             if core.closed:
                 sig.close()
             else:

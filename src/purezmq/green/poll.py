@@ -39,7 +39,7 @@ def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tu
                 wfds.append(fd)
     sig = GreenSignal()
     for _, _, core in zitems:
-        core.add_watcher(sig)
+        core.add_watcher(sig, blocking=True)
     try:
         while True:
             sig.drain()
@@ -60,7 +60,7 @@ def _green_poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tu
         return sorted(ready.items(), key=lambda kv: order.get(kv[0], 0))
     finally:
         for _, _, core in zitems:
-            core.remove_watcher(sig)
+            core.remove_watcher(sig, blocking=True)
         sig.close()
 
 

@@ -6,14 +6,32 @@ blocks, computes or spins. Every kind of Context (sync, ``purezmq.asyncio``,
 tornado, green) has one; none relies on the application to serve its
 connections. The engine code only uses loop primitives (add_reader/add_writer,
 call_soon, call_later) through ``Reactor``.
+
+Interpreter exit. The thread is a daemon thread (a program must be able to
+exit, and Ctrl-C must work), so CPython would freeze it as soon as the
+interpreter starts finalizing -- before the queues of sockets nobody closed
+are flushed. ``_at_exit`` (an ``atexit`` hook) closes that gap: it runs the
+hooks the owners registered with ``at_exit`` (sugar/context.py: close every
+open socket with its LINGER and wait until they are flushed or their LINGER
+expires), waits for threads retiring on their own (``IOThread.retire``), and
+stops the rest. It is registered when this module is imported rather than
+when the first thread starts: atexit runs hooks last-in first-out, so a
+program's own hooks registered after ``import purezmq`` -- say one that
+sends a goodbye or calls ``term()`` -- run before the sockets are closed,
+as they do with pyzmq (which flushes even later, while modules are torn
+down). A KeyboardInterrupt during the wait abandons it: the loops are told
+to stop, the process exits, whatever was still queued is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
+import os
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -95,12 +113,60 @@ def _gevent_patched_threading() -> bool:
     return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
+# I/O threads whose loop still runs (strong references: a Context that was
+# garbage-collected leaves its thread here until it has retired).
+_RUNNING: set[IOThread] = set()
+# What the owners of I/O threads do at interpreter exit (see ``at_exit``).
+_EXIT_HOOKS: list[Callable[[], None]] = []
+
+
+def at_exit(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` at interpreter exit, before the I/O threads are stopped.
+
+    ``fn`` may block (it is how queued messages get their LINGER); the I/O
+    threads keep running meanwhile.
+    """
+    _EXIT_HOOKS.append(fn)
+
+
+def _at_exit() -> None:
+    """atexit: let the owners flush, wait for retiring threads, stop the others."""
+    pid = os.getpid()  # after fork, the parent's threads are not ours
+    try:
+        for fn in list(_EXIT_HOOKS):
+            try:
+                fn()
+            except Exception:
+                traceback.print_exc()
+        for io in list(_RUNNING):
+            if io.pid != pid:
+                continue
+            if io.retiring:  # stops itself once its sockets are flushed (LINGER)
+                while io.thread.is_alive():
+                    io.join(0.1)
+            else:
+                io.stop(timeout=1.0)
+    except KeyboardInterrupt:
+        for io in list(_RUNNING):
+            if io.pid == pid:
+                io.stop(timeout=0)
+        try:
+            sys.stderr.write("purezmq: interrupted at exit; messages still queued are lost\n")
+        except Exception:
+            pass
+
+
+atexit.register(_at_exit)
+
+
 class IOThread(Reactor):
     """A daemon thread running a private asyncio loop."""
 
     thread: threading.Thread | _OSThread
 
     def __init__(self, name: str = "purezmq-io") -> None:
+        self.pid = os.getpid()
+        self.retiring = False
         if _gevent_patched_threading():
             self._start_unpatched(name)
             return
@@ -114,9 +180,11 @@ class IOThread(Reactor):
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._set_ready)
+        _RUNNING.add(self)
         try:
             self.loop.run_forever()
         finally:
+            _RUNNING.discard(self)
             self.loop.close()
 
     def _start_unpatched(self, name: str) -> None:
@@ -139,6 +207,35 @@ class IOThread(Reactor):
         """Stop the loop and join the thread (pending callbacks are dropped)."""
         if not self.thread.is_alive():
             return
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # the loop closed meanwhile: the thread is ending
+            pass
+        if timeout != 0 and not self.in_loop_thread():
+            self.thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (after ``stop`` or ``retire``)."""
         if not self.in_loop_thread():
             self.thread.join(timeout)
+
+    def retire(self, done: Callable[[], bool], poll: float = 0.05) -> None:
+        """Stop the loop once ``done()`` is true (checked on the loop); never blocks.
+
+        For an owner that goes away while its sockets may still be lingering
+        (a garbage-collected Context): the thread serves them until ``done``,
+        then ends by itself; the exit hook waits for it meanwhile.
+        """
+        self.retiring = True
+
+        def check() -> None:
+            try:
+                finished = done()
+            except Exception:  # never leave the exit hook waiting for us
+                finished = True
+            if finished:
+                self.loop.stop()
+            else:
+                self.loop.call_later(poll, check)
+
+        self.call(check)

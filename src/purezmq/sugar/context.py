@@ -3,15 +3,37 @@
 ``term()`` follows libzmq: blocked and later calls on the context's sockets
 raise ContextTerminated, then term waits until every socket is closed and has
 finished lingering, then stops the I/O thread.
+
+Contexts nobody terminated (module globals, ``Context.instance()``, the
+locals of a function that returned) are handled at interpreter exit as
+pyzmq's are when Python tears them down: ``_flush_at_exit`` (run by the I/O
+runtime's atexit hook, before the I/O threads stop) closes every socket still
+open with its own LINGER and waits until each has flushed or its LINGER ran
+out. LINGER -1 (the default) waits until delivered: with a peer that never
+comes, the program waits at exit, exactly as with pyzmq; Ctrl-C ends the wait.
+Sockets a daemon thread is blocked in are left to it (see ``_flush_at_exit``).
+
+``__del__`` never blocks. It may run in any thread at any point a garbage
+collection happens to start -- the I/O thread itself (which would then wait
+for its own flush), or an application thread holding an engine's write lock
+that the flush needs -- so instead of terminating in place it marks the
+context terminated and hands the I/O thread the job of stopping once every
+socket has finished lingering (``IOThread.retire``). In practice a Context
+only becomes garbage once its connections are gone, because the engines on
+the running loop hold its sockets, which hold it.
 """
 
 from __future__ import annotations
 
+import builtins
 import errno
 import os
+import sys
 import threading
+import time
 import warnings
 import weakref
+from collections.abc import Callable
 from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from purezmq import constants as C
@@ -19,6 +41,7 @@ from purezmq.core.options import CONTEXT_OPTIONS, OPTIONS, SocketOptions
 from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets import SOCKET_CLASSES
 from purezmq.error import ZMQError, make_error
+from purezmq.runtime import iothread
 from purezmq.runtime.iothread import IOThread, Reactor
 from purezmq.sugar.frame import _public_name
 from purezmq.sugar.socket import Socket, SyncSocket, _as_address
@@ -36,6 +59,14 @@ _LIVE_CONTEXTS: weakref.WeakValueDictionary[int, Context[Any]] = weakref.WeakVal
 _SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
 _SOCKOPT_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
+
+# Live Contexts (weakly): those with an I/O thread are flushed at interpreter
+# exit unless terminated. Added at creation, and again when a shadow starts an
+# I/O thread of its own.
+_LIVE: weakref.WeakSet[Context] = weakref.WeakSet()
+# At exit, a socket with a finite LINGER is given up on this long (s) after its
+# LINGER, should the loop fail to end it (it normally does so itself, on time).
+EXIT_SLACK = 2.0
 
 
 class Context(Generic[_SocketType]):
@@ -93,6 +124,7 @@ class Context(Generic[_SocketType]):
         d["_term_started"] = False
         d["_warn_destroy_close"] = False
         _LIVE_CONTEXTS[id(self)] = self
+        _LIVE.add(self)
 
     @classmethod
     def shadow(cls: type[T], address: int | Context[Any]) -> T:
@@ -167,9 +199,19 @@ class Context(Generic[_SocketType]):
     __deepcopy__ = __copy__
 
     def __del__(self) -> None:
+        # Never blocks (see the module docstring): lingering sockets finish on
+        # the I/O thread, which then stops by itself.
         try:
-            if not self.__dict__.get("_shadow", True) and self._io is not None:
-                self._io.stop(timeout=0)
+            d = self.__dict__
+            io = d.get("_io")
+            if d.get("_shadow", True) or d.get("_closed", True) or io is None:
+                return
+            d["_closed"] = True
+            cores = list(d["_cores"])
+            for core in cores:
+                core.context_terminated()
+            # An unclosed core here has lost its Socket: nobody can close it.
+            io.retire(lambda: all(c.reaped.is_set() or not c.closed for c in cores))
         except Exception:
             pass
 
@@ -288,6 +330,7 @@ class Context(Generic[_SocketType]):
                 io = self._io
                 if io is None:
                     io = self.__dict__["_io"] = IOThread()
+                    _LIVE.add(self)
         return io
 
     # -- shutdown -----------------------------------------------------------------------
@@ -307,7 +350,7 @@ class Context(Generic[_SocketType]):
             cores = list(self._cores)
         for core in cores:
             core.context_terminated()
-        open_cores = set()
+        open_cores: builtins.set[SocketBase] = set()
         for core in cores:
             # Each socket is closed by its owner (a thread that got ETERM) or
             # garbage-collected; then it lingers until flushed.
@@ -317,6 +360,12 @@ class Context(Generic[_SocketType]):
                 if not core.closed and not wait_open:
                     open_cores.add(core)
                     break
+        self._end_term(open_cores)
+
+    def _end_term(self, open_cores: builtins.set[SocketBase] | None = None) -> None:
+        """Every socket is reaped, given up on, or (``open_cores``) left to close
+        later: stop the I/O thread, now or once the last of those is reaped."""
+        open_cores = open_cores or set()
         with self._lock:
             self._cores.clear()
             self.__dict__["_open_cores"] = open_cores
@@ -366,6 +415,124 @@ class Context(Generic[_SocketType]):
                     )
                 s.close(linger=linger)
         self.term()
+
+
+# -- interpreter exit ------------------------------------------------------------------------
+
+
+def _flush_at_exit() -> None:
+    """Close what the program left open, each socket with its LINGER, and wait.
+
+    Run by ``runtime.iothread``'s atexit hook while the I/O threads still run
+    (non-daemon threads have ended; only daemon threads may still be at work).
+
+    - Sockets with messages still queued are closed first, all contexts at
+      once (their LINGERs run side by side), and waited for; sockets that a
+      ``main()`` already closed but that are still lingering are waited for
+      with them. Only then are the others closed: they may be the receivers,
+      in this same process, of what the first ones are flushing.
+    - A socket a thread is blocked in right now (necessarily a daemon thread)
+      is that thread's: it is neither closed nor terminated under it -- no
+      ContextTerminated is raised in threads the program abandoned -- and
+      what it still has queued when the rest is done is lost, as with pyzmq,
+      whose teardown never frees a socket a live frame still holds.
+    - A socket whose Socket object is gone without being closed cannot be
+      closed any more and is not waited for.
+    """
+    pid = os.getpid()
+    contexts: list[Context] = []
+    lingering: list[SocketBase] = []  # closed before exit, not reaped yet
+    senders: list[Socket] = []
+    others: list[Socket] = []
+    for ctx in list(_LIVE):
+        io = ctx.__dict__.get("_io")
+        if ctx._closed or not isinstance(io, IOThread) or io.pid != pid:
+            continue
+        if not io.thread.is_alive():
+            continue
+        contexts.append(ctx)
+        with ctx._lock:
+            cores = list(ctx._cores)
+        sockets = {s._core: s for s in list(ctx._sockets)}
+        for core in cores:
+            if core.closed:
+                if not core.reaped.is_set():
+                    lingering.append(core)
+                continue
+            sock = sockets.get(core)
+            if sock is None or core.in_use():
+                continue
+            (senders if _has_output(core) else others).append(sock)
+    _close_all(senders)
+    _wait_all(lingering + [s._core for s in senders])
+    _close_all(others)
+    _wait_all([s._core for s in others])
+    for ctx in contexts:
+        with ctx._lock:
+            ctx.__dict__["_closed"] = True
+        Context._end_term(ctx)
+
+
+def _has_output(core: SocketBase) -> bool:
+    """Does ``core`` have messages queued, or bytes the kernel has not taken yet?"""
+    for pipe in list(core.pipes):
+        if pipe.outq or getattr(pipe.peer, "outbuf", None) is not None:
+            return True
+    return False
+
+
+def _close_all(sockets: list[Socket]) -> None:
+    from purezmq.sugar.socket import Socket
+
+    for s in sockets:
+        try:
+            s.close()  # with its own LINGER, as pyzmq's teardown does
+        except Exception:
+            try:  # a front-end's own close failing (a loop gone): the core's
+                Socket.close(s)
+            except Exception:
+                pass
+
+
+def _wait_all(cores: list[SocketBase]) -> None:
+    started = time.monotonic()
+    for core in cores:
+        if core.closed:
+            _wait_reaped(core, started)
+
+
+def _wait_reaped(core: SocketBase, started: float) -> None:
+    """Wait (interruptibly) until ``core`` has flushed or its LINGER expired."""
+    linger = core.options.linger
+    deadline = None if linger < 0 else started + linger / 1000.0 + EXIT_SLACK
+    sleep = _os_sleep()
+    while not core.reaped.is_set():
+        sleep(0.01)
+        if deadline is not None and time.monotonic() > deadline:
+            try:
+                sys.stderr.write(
+                    f"purezmq: a {core.type_name} socket did not finish lingering at exit\n"
+                )
+            except Exception:
+                pass
+            return
+
+
+def _os_sleep() -> Callable[[float], None]:
+    """``time.sleep``, gevent's original under its patching.
+
+    The exit wait polls ``reaped`` (an Event set from the real I/O thread,
+    a gevent Event under patching) with a real sleep: the I/O thread does
+    the flushing, and greenlets the program left behind stay where they
+    are, as they do with pyzmq, instead of running on into closed sockets.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("time"):
+        return cast("Callable[[float], None]", monkey.get_original("time", "sleep"))
+    return time.sleep
+
+
+iothread.at_exit(_flush_at_exit)
 
 
 # pyzmq's alias for the sync Context (``socket()`` gives ``Socket[bytes]``).

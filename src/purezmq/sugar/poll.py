@@ -118,7 +118,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
     waiter: Any = Signal() if fitems else _ThreadWaiter()
     sel = None
     for _, _, core in zitems:
-        core.add_watcher(waiter)
+        core.add_watcher(waiter, blocking=True)
     try:
         if fitems:
             sel = selectors.DefaultSelector()
@@ -156,7 +156,7 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
         return sorted(ready.items(), key=lambda kv: order.get(kv[0], 0))
     finally:
         for _, _, core in zitems:
-            core.remove_watcher(waiter)
+            core.remove_watcher(waiter, blocking=True)
         if sel is not None:
             sel.close()
         if isinstance(waiter, Signal):

@@ -114,7 +114,7 @@ class ProxyLoop:
         sig = self.make_waker()
         cores = list(dict.fromkeys(c for c in (self.fe, self.be, self.ctl, self.cap) if c))
         for c in cores:
-            c.add_watcher(sig)
+            c.add_watcher(sig, blocking=True)
         try:
             while True:
                 sig.drain()  # clear first: a change after this sets it again
@@ -136,7 +136,7 @@ class ProxyLoop:
                     sig.wait(None)
         finally:
             for c in cores:
-                c.remove_watcher(sig)
+                c.remove_watcher(sig, blocking=True)
             sig.close()
 
     def _forward(self, src: SocketBase, dst: SocketBase, from_front: bool, sig: Waker) -> bool:

@@ -79,9 +79,21 @@ class Connecter:
             return
         if E.needs_resolution(self.ep):
             ipv6 = bool(self.sock.options.ipv6)
-            fut = self.loop.run_in_executor(
-                None, lambda: E.resolve_connect_address(self.ep, ipv6=ipv6)
-            )
+            try:
+                fut = self.loop.run_in_executor(
+                    None, lambda: E.resolve_connect_address(self.ep, ipv6=ipv6)
+                )
+            except RuntimeError:
+                # The interpreter is exiting (threading's shutdown ran, so no
+                # executor takes work) while sockets flush within LINGER:
+                # resolve here, blocking this loop as briefly as DNS allows.
+                try:
+                    address = E.resolve_connect_address(self.ep, ipv6=ipv6)
+                except OSError as e:
+                    self._retry(e.errno or 0)
+                    return
+                self._connect_to(address)
+                return
             fut.add_done_callback(self._resolved)
             return
         self._connect_to(None)
