@@ -31,6 +31,19 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         """The target module was executed when it was imported."""
 
+    def _real_loader(self) -> Any:
+        spec = importlib.util.find_spec(self.target)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"no module named {self.target!r}")
+        return spec.loader
+
+    def get_code(self, fullname: str) -> Any:
+        """The target's code: ``python -m zmq.curve_keygen`` runs purezmq.curve_keygen."""
+        return self._real_loader().get_code(self.target)
+
+    def is_package(self, fullname: str) -> bool:
+        return bool(self._real_loader().is_package(self.target))
+
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     """Finds ``zmq.X`` as ``purezmq.X`` (ImportError if purezmq has no X)."""
@@ -39,9 +52,16 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(_PREFIX):
             return None
         real = "purezmq." + fullname[len(_PREFIX) :]
-        if importlib.util.find_spec(real) is None:
+        real_spec = importlib.util.find_spec(real)
+        if real_spec is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
+        # A package stays a package under its alias, so that runpy looks for
+        # ``zmq.X.__main__`` (``python -m zmq.log`` runs ``purezmq.log.__main__``).
+        is_package = real_spec.submodule_search_locations is not None
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_package)
+        if is_package:
+            spec.submodule_search_locations = list(real_spec.submodule_search_locations or [])
+        return spec
 
 
 def install_as_zmq() -> None:

@@ -29,6 +29,9 @@ T = TypeVar("T", bound="Context")
 _SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
 _SOCKOPT_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
+# pyzmq reads and writes options as attributes in either case: ctx.IO_THREADS, ctx.linger.
+_CTXOPT_NAMES.update({k.upper(): v for k, v in list(_CTXOPT_NAMES.items())})
+_SOCKOPT_NAMES.update({k.upper(): v for k, v in list(_SOCKOPT_NAMES.items())})
 
 
 class Context:
