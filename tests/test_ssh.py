@@ -152,9 +152,10 @@ LogLevel ERROR
     home = d / "home"
     (home / ".ssh").mkdir(parents=True)
     shutil.copy(d / "known_hosts", home / ".ssh" / "known_hosts")
-    for variant, known in (
-        ("ssh_config", "known_hosts"),
-        ("ssh_config_unknown", "empty_known_hosts"),
+    for variant, known, control in (
+        ("ssh_config", "known_hosts", "none"),
+        ("ssh_config_unknown", "empty_known_hosts", "none"),
+        ("ssh_config_master", "known_hosts", str(d / "cm-%p")),
     ):
         (d / variant).write_text(
             f"""Host *
@@ -163,7 +164,7 @@ LogLevel ERROR
   StrictHostKeyChecking yes
   IdentitiesOnly yes
   ControlMaster no
-  ControlPath none
+  ControlPath {control}
   UpdateHostKeys no
   LogLevel ERROR
   ConnectTimeout 20
@@ -316,6 +317,32 @@ def test_openssh_open_tunnel_to_purezmq_rep(openssh: Sshd, ctx: purezmq.Context)
     req = mk(ctx, purezmq.REQ, timeout=20000)
     req.connect(url)
     _round_trip(req, rep)
+
+
+def test_openssh_tunnel_through_a_control_master(
+    openssh: Sshd, ctx: purezmq.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a ControlMaster running for the server, the forward is added to it."""
+    monkeypatch.setenv("PUREZMQ_TEST_SSH_CONFIG", str(openssh.dir / "ssh_config_master"))
+    args, dest = tunnel_mod._ssh_args(openssh.server, str(openssh.key))
+    ssh_cmd = str(openssh.dir / "bin" / "ssh")
+    subprocess.run(
+        [ssh_cmd, "-M", "-f", "-N", *args, dest], check=True, timeout=30, stdin=subprocess.DEVNULL
+    )
+    try:
+        rep = mk(ctx, purezmq.REP, timeout=20000)
+        rport = rep.bind_to_random_port("tcp://127.0.0.1")
+        req = mk(ctx, purezmq.REQ, timeout=20000)
+        master = ssh.tunnel_connection(
+            req, f"tcp://127.0.0.1:{rport}", openssh.server, keyfile=str(openssh.key)
+        )
+        check = subprocess.run(
+            [ssh_cmd, *args, "-O", "check", dest], capture_output=True, timeout=30
+        )
+        assert f"pid={master}".encode() in check.stderr + check.stdout
+        _round_trip(req, rep)
+    finally:
+        subprocess.run([ssh_cmd, *args, "-O", "exit", dest], capture_output=True, timeout=30)
 
 
 def test_openssh_passwordless(openssh: Sshd) -> None:
