@@ -404,3 +404,21 @@ def test_watcher_bad_endpoint_exits_nonzero() -> None:
 def test_handlers_module_names() -> None:
     assert handlers.TOPIC_DELIM == "::"
     assert set(handlers.__all__) == {"TOPIC_DELIM", "PUBHandler", "TopicLogger"}
+
+
+def test_records_from_many_threads_all_arrive(ctx: purezmq.Context, logger: logging.Logger) -> None:
+    """The handler's lock serialises sends, so one socket serves every thread's records."""
+    xpub, sub = xpub_pair(ctx, b"")
+    logger.addHandler(PUBHandler(xpub))
+
+    def work(n: int) -> None:
+        for i in range(50):
+            logger.info("t%d-%d", n, i)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    got = {sub.recv_multipart()[1] for _ in range(200)}
+    assert got == {f"t{n}-{i}\n".encode() for n in range(4) for i in range(50)}
