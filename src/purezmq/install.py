@@ -52,9 +52,16 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(_PREFIX):
             return None
         real = "purezmq." + fullname[len(_PREFIX) :]
-        if importlib.util.find_spec(real) is None:
+        real_spec = importlib.util.find_spec(real)
+        if real_spec is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
+        # A package stays a package under its alias, so that runpy looks for
+        # ``zmq.X.__main__`` (``python -m zmq.log`` runs ``purezmq.log.__main__``).
+        is_package = real_spec.submodule_search_locations is not None
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=is_package)
+        if is_package:
+            spec.submodule_search_locations = list(real_spec.submodule_search_locations or [])
+        return spec
 
 
 def install_as_zmq() -> None:

@@ -59,6 +59,9 @@ _LIVE_CONTEXTS: weakref.WeakValueDictionary[int, Context[Any]] = weakref.WeakVal
 _SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
 _SOCKOPT_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
+# pyzmq reads and writes options as attributes in either case: ctx.IO_THREADS, ctx.linger.
+_CTXOPT_NAMES.update({k.upper(): v for k, v in list(_CTXOPT_NAMES.items())})
+_SOCKOPT_NAMES.update({k.upper(): v for k, v in list(_SOCKOPT_NAMES.items())})
 
 # Live Contexts (weakly): those with an I/O thread are flushed at interpreter
 # exit unless terminated. Added at creation, and again when a shadow starts an
