@@ -53,7 +53,6 @@ def main() -> None:
     control = ctx.socket(zmq.PUB)
     control_at = f"tcp://127.0.0.1:{control.bind_to_random_port('tcp://127.0.0.1')}"
     sink = ctx.socket(zmq.PULL)
-    sink.rcvtimeo = 5000
     sink_at = f"tcp://127.0.0.1:{sink.bind_to_random_port('tcp://127.0.0.1')}"
 
     workers = [
@@ -66,6 +65,8 @@ def main() -> None:
     total = 0
     per_worker: dict[str, int] = {}
     for _ in range(N_TASKS):
+        if not sink.poll(5000):  # (RCVTIMEO works too, but pyzmq's green ignores it)
+            raise RuntimeError("no result within 5 s")
         name, value = sink.recv_multipart()
         total += int(value)
         per_worker[name.decode()] = per_worker.get(name.decode(), 0) + 1

@@ -11,6 +11,7 @@ from purezmq.constants import *  # noqa: F403
 from purezmq.error import (
     Again,
     ContextTerminated,
+    DraftFDWarning,
     InterruptedSystemCall,
     NotDone,
     ZMQBaseError,
@@ -18,16 +19,22 @@ from purezmq.error import (
     ZMQError,
     ZMQVersionError,
     strerror,
+    zmq_errno,
 )
 from purezmq.install import install_as_zmq
-from purezmq.sugar.context import Context
-from purezmq.sugar.frame import Frame, Message, MessageTracker
-from purezmq.sugar.poll import Poller, select
+from purezmq.sugar.context import Context, SyncContext
+from purezmq.sugar.frame import _FINISHED_TRACKER, Frame, Message, MessageTracker
+from purezmq.sugar.poll import Poller, select, zmq_poll
 from purezmq.sugar.proxy import device, proxy, proxy_steerable
-from purezmq.sugar.socket import Socket
+from purezmq.sugar.socket import Socket, SyncSocket
+from purezmq.sugar.stopwatch import Stopwatch
 from purezmq.sugar.version import (
+    __purezmq_version__,
+    __revision__,
     __version__,
     has,
+    purezmq_version,
+    purezmq_version_info,
     pyzmq_version,
     pyzmq_version_info,
     zmq_version,
@@ -39,6 +46,7 @@ __all__ = [
     "Again",
     "Context",
     "ContextTerminated",
+    "DraftFDWarning",
     "Frame",
     "InterruptedSystemCall",
     "Message",
@@ -46,11 +54,18 @@ __all__ = [
     "NotDone",
     "Poller",
     "Socket",
+    "Stopwatch",
+    "SyncContext",
+    "SyncSocket",
     "ZMQBaseError",
     "ZMQBindError",
     "ZMQError",
     "ZMQVersionError",
+    "_FINISHED_TRACKER",
+    "__purezmq_version__",
+    "__revision__",
     "__version__",
+    "backend",
     "constants",
     "curve_keypair",
     "curve_public",
@@ -61,10 +76,14 @@ __all__ = [
     "install_as_zmq",
     "proxy",
     "proxy_steerable",
+    "purezmq_version",
+    "purezmq_version_info",
     "pyzmq_version",
     "pyzmq_version_info",
     "select",
     "strerror",
+    "zmq_errno",
+    "zmq_poll",
     "zmq_version",
     "zmq_version_info",
 ]
@@ -109,3 +128,7 @@ def curve_public(secret_key: bytes | str) -> bytes:
     if len(raw) != 40:
         raise ValueError("curve_public() takes a 40-character Z85 secret key")
     return z85.encode(curve_public_raw(z85.decode(raw)))
+
+
+# Last: zmq.backend re-exports names defined above.
+from purezmq import backend  # noqa: E402

@@ -674,7 +674,7 @@ def role_probe(zmq: Any, p: dict[str, Any]) -> None:
     if p["impl"] == "zmq":
         version = f"pyzmq {zmq.pyzmq_version()} (libzmq {zmq.zmq_version()})"
     else:
-        version = f"{p['impl']} {getattr(zmq, '__version__', '?')}"
+        version = f"{p['impl']} {getattr(zmq, '__purezmq_version__', '?')}"
     try:
         importlib.import_module(p["impl"] + ".asyncio")
         aio = True

@@ -202,6 +202,22 @@ class SocketOption(IntEnum):
     NORM_PUSH = 124
 
 
+class _OptType(Enum):
+    """The C type of a socket option (pyzmq's ``SocketOption._opt_type``)."""
+
+    int = "int"
+    int64 = "int64"
+    bytes = "bytes"
+    fd = "fd"
+
+
+# Every option says its type, as pyzmq's do: int here, the others set by
+# purezmq.core.options from its option table (the one place types live).
+for _opt in SocketOption.__members__.values():
+    _opt._opt_type = _OptType.int  # type: ignore[attr-defined]
+del _opt
+
+
 class Flag(IntFlag):
     """Send/recv flags."""
 

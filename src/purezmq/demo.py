@@ -369,7 +369,7 @@ def run_demo_args(args: argparse.Namespace) -> int:
     watchdog = threading.Timer(WATCHDOG_S, _watchdog)
     watchdog.daemon = True
     watchdog.start()
-    version = getattr(zmq, "__version__", "?")
+    version = getattr(zmq, "__purezmq_version__", None) or getattr(zmq, "__version__", "?")
     print(f"{args.impl} {version} demo, Python {sys.version.split()[0]}", flush=True)
     failed = []
     for title, section in SECTIONS:

@@ -95,6 +95,11 @@ def strerror(errnum: int) -> str:
         return f"Unknown error {errnum}"
 
 
+def zmq_errno() -> int:
+    """libzmq's thread-local errno; purezmq reports errors only by exception (always 0)."""
+    return 0
+
+
 class ZMQBaseError(Exception):
     """Base exception class for 0MQ errors in Python."""
 

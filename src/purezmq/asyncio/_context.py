@@ -23,7 +23,7 @@ from purezmq.asyncio._socket import Socket
 from purezmq.sugar.context import Context as _SyncContext
 
 
-class Context(_SyncContext):
+class Context(_SyncContext[Socket]):
     """Context for creating asyncio-compatible Sockets (pyzmq's zmq.asyncio.Context)."""
 
     _socket_class = Socket
@@ -32,10 +32,10 @@ class Context(_SyncContext):
     def __init__(
         self, io_threads: int | _SyncContext = 1, shadow: _SyncContext | int = 0, **kwargs: Any
     ) -> None:
-        origin = io_threads if isinstance(io_threads, _SyncContext) else shadow
-        super().__init__(io_threads, shadow, **kwargs)
-        # A shadow shares the original's sockets and I/O thread.
-        self.__dict__["_origin"] = origin if isinstance(origin, _SyncContext) else None
+        super().__init__(io_threads, shadow, **kwargs)  # type: ignore[call-overload]
+        # A shadow (of a Context or of its ``underlying``) shares the original's
+        # sockets and I/O thread.
+        self.__dict__["_origin"] = self.__dict__["_shadow_ctx"]
 
     def term(self) -> None:
         """Terminate; on a running loop this does not wait for sockets still open."""

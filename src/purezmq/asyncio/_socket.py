@@ -16,7 +16,7 @@ from purezmq import constants as C
 from purezmq.asyncio._waiting import Waiting, _failed, _resolved
 from purezmq.error import ZMQError
 from purezmq.sugar.socket import Socket as _SyncSocket
-from purezmq.sugar.socket import _as_buffer
+from purezmq.sugar.socket import _out_part, _out_parts
 from purezmq.utils import jsonapi
 
 T = TypeVar("T", bound="Socket")
@@ -57,9 +57,6 @@ class Socket(_SyncSocket):
             raise ZMQError(C.ENOTSUP, "purezmq can only shadow a purezmq Socket object")
         return cls(_from_socket=socket)
 
-    def __repr__(self) -> str:
-        return "<purezmq.asyncio." + super().__repr__()[len("<purezmq.") :]
-
     # -- pyzmq's API -----------------------------------------------------------------------------
 
     def send(  # type: ignore[override]
@@ -77,11 +74,12 @@ class Socket(_SyncSocket):
                 raise ZMQError(
                     C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
                 )
-            if type(data) is not bytes:
-                data = _as_buffer(data, copy)
+            tracker = None
+            if type(data) is not bytes or not copy or track:
+                data, tracker = _out_part(data, copy, track, self.copy_threshold)
         except Exception as e:
             return _failed(e)
-        return self._waiting.send_op([data], flags, track)
+        return self._waiting.send_op([data], flags, tracker)
 
     def send_multipart(  # type: ignore[override]
         self,
@@ -93,14 +91,12 @@ class Socket(_SyncSocket):
     ) -> asyncio.Future[Any]:
         """Send a sequence of frames as one message; returns a Future."""
         try:
-            parts = [
-                p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)
-            ]
+            parts, tracker = _out_parts(msg_parts, copy, track, self.copy_threshold)
             if not parts:
                 raise ZMQError(C.EINVAL, "cannot send a message with no frames")
         except Exception as e:
             return _failed(e)
-        return self._waiting.send_op(parts, flags, track)
+        return self._waiting.send_op(parts, flags, tracker)
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> asyncio.Future[Any]:
         """Receive one frame; returns a Future (bytes, or a Frame with copy=False)."""
@@ -115,9 +111,12 @@ class Socket(_SyncSocket):
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> asyncio.Future[Any]:  # type: ignore[override]
         """Receive a frame into ``buffer``; returns a Future of the frame's full size."""
         try:
-            view = memoryview(buffer).cast("B")
+            view = memoryview(buffer)
             if view.readonly:
-                raise TypeError("recv_into needs a writable buffer")
+                raise BufferError("recv_into needs a writable buffer")  # as pyzmq
+            if not view.c_contiguous:
+                raise BufferError("recv_into needs a contiguous buffer")
+            view = view.cast("B")
             if nbytes < 0:
                 raise ValueError(f"nbytes must be non-negative: {nbytes}")
             if nbytes > len(view):
@@ -157,11 +156,25 @@ class Socket(_SyncSocket):
 
         p = Poller()
         p.register(self, flags)
-        return _chain(p.poll(timeout), lambda res: dict(res).get(self, 0))
+        fut = _chain(p.poll(timeout), lambda res: dict(res).get(self, 0))
+        if not fut.done():
+            # close() cancels it, as pyzmq cancels a pending poll of a closed socket.
+            polls: set[asyncio.Future[Any]] = self.__dict__.setdefault("_polls", set())
+            polls.add(fut)
+            fut.add_done_callback(polls.discard)
+        return fut
+
+    @property
+    def _recv_futures(self) -> list[asyncio.Future[Any]]:
+        """The pending receive and poll Futures of this object (pyzmq's attribute)."""
+        pending = [op.fut for op in self._waiting.recvq if not op.fut.done()]
+        return pending + [f for f in self.__dict__.get("_polls", ()) if not f.done()]
 
     def close(self, linger: int | None = None) -> None:
         """Close the socket; pending Futures of this object are cancelled (as pyzmq does)."""
         if not self._core.closed:
+            for fut in list(self.__dict__.get("_polls", ())):
+                fut.cancel()
             self._waiting.cancel_all()
         super().close(linger)
 

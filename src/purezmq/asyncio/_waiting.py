@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
 from purezmq.error import Again
-from purezmq.sugar.frame import _done_tracker
+from purezmq.sugar.frame import MessageTracker
 from purezmq.sugar.socket import Socket as _SyncSocket
 
 if TYPE_CHECKING:
@@ -239,8 +239,10 @@ class Waiting:
             return _failed(Again())
         return self.enqueue(q, kind, args, timeout)
 
-    def send_op(self, parts: list[Any], flags: int, track: bool) -> asyncio.Future[Any]:
-        """A Future of a send of ``parts`` (resolved once the message is queued)."""
+    def send_op(
+        self, parts: list[Any], flags: int, track: MessageTracker | None
+    ) -> asyncio.Future[Any]:
+        """A Future of a send of ``parts`` (resolved with ``track`` once the message is queued)."""
         flags = int(flags)
         args = (parts, flags & _SNDMORE, track)
         q = self.sendq
@@ -333,7 +335,7 @@ class Waiting:
             msg = [*sparts, *parts] if sparts else parts
             core.send(msg, nonblock=True)  # Again: nothing was queued, sparts intact
             sparts.clear()
-        return _done_tracker() if track else None
+        return track  # the MessageTracker of the send (or None)
 
     # -- the waiting machinery -------------------------------------------------------------
 

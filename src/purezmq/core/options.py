@@ -58,7 +58,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from purezmq.constants import ContextOption, SecurityMechanism, SocketOption, SocketType
+from purezmq.constants import (
+    ContextOption,
+    SecurityMechanism,
+    SocketOption,
+    SocketType,
+    _OptType,
+)
 from purezmq.error import ZMQError
 
 __all__ = [
@@ -479,6 +485,10 @@ _add(_S.NORM_NUM_AUTOPARITY, "int", 0, _range(0, 254), unsupported=_NO_NORM)
 _add(_S.NORM_PUSH, "int", 0, _bool_strict, unsupported=_NO_NORM)
 
 #: Specs by option name, aliases included (``OPTIONS_BY_NAME["IDENTITY"]``).
+for _spec in OPTIONS.values():
+    SocketOption(_spec.opt)._opt_type = _OptType(_spec.kind)  # type: ignore[attr-defined]
+del _spec
+
 OPTIONS_BY_NAME: dict[str, OptionSpec] = {
     name: OPTIONS[int(member)]
     for name, member in SocketOption.__members__.items()

@@ -11,6 +11,7 @@ call's Future belongs to the loop running when the call is made.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import purezmq.eventloop  # noqa: F401  (the "pip install purezmq[tornado]" check)
@@ -19,7 +20,12 @@ from purezmq.asyncio import Poller as _AsyncioPoller
 from purezmq.asyncio import Socket as _AsyncioSocket
 from purezmq.sugar.socket import Socket as _SyncSocket
 
-__all__ = ["Context", "Socket", "Poller"]
+__all__ = ["CancelledError", "Context", "Socket", "Poller"]
+
+# What awaiting a cancelled Future raises. pyzmq defines its own exception
+# here (its tornado Futures emulate cancellation); purezmq's Futures are
+# asyncio's and really cancel, so the name is asyncio's.
+CancelledError = asyncio.CancelledError
 
 
 class Socket(_AsyncioSocket):
@@ -36,9 +42,6 @@ class Socket(_AsyncioSocket):
         if context is None and _from_socket is None:
             context = Context.instance()
         super().__init__(context, socket_type, io_loop, _from_socket, **kwargs)
-
-    def __repr__(self) -> str:
-        return "<purezmq.eventloop.future." + _SyncSocket.__repr__(self)[len("<purezmq.") :]
 
 
 class Context(_AsyncioContext):

@@ -36,7 +36,7 @@ ZMQStream takes a sync ``purezmq.Socket``; like pyzmq, an async (or other
 subclass) socket is accepted with a RuntimeWarning and used through a plain
 Socket over the same core socket. All calls must come from the loop's thread
 (as with pyzmq and tornado). Exceptions in callbacks are logged on tornado's
-``app_log`` and the stream goes on.
+``gen_log`` (as pyzmq logs them) and the stream goes on.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tornado.ioloop import IOLoop
-from tornado.log import app_log, gen_log
+from tornado.log import gen_log
 from tornado.platform.asyncio import BaseAsyncIOLoop
 
 from purezmq import constants as C
@@ -157,6 +157,7 @@ class ZMQStream:
         callback at a time: a new one replaces the old. No message is taken
         off the socket while no callback is registered.
         """
+        _check_callable(callback)
         self._check_closed()
         self._recv_callback = callback
         self._recv_copy = copy
@@ -181,6 +182,7 @@ class ZMQStream:
         ``status`` is what ``send_multipart`` returned (a ``MessageTracker``
         with ``track=True``, else None), or the exception if the send failed.
         """
+        _check_callable(callback)
         self._check_closed()
         self._send_callback = callback
 
@@ -352,8 +354,11 @@ class ZMQStream:
             raise OSError("Stream is closed")
 
     def _closed_under_us(self) -> None:
+        # pyzmq's wording (a log line for the events, a warning at unregistering).
+        gen_log.warning("Got events for stream %s attached to closed socket", self)
         warnings.warn(
-            "the socket of a ZMQStream was closed directly; use stream.close() instead",
+            "Unregistering the socket of a ZMQStream after closing socket: "
+            "use stream.close() instead of closing the socket directly",
             UserWarning,
             stacklevel=3,
         )
@@ -467,7 +472,7 @@ class ZMQStream:
         try:
             res = callback(*args)
         except Exception:
-            app_log.error("Uncaught exception in ZMQStream callback", exc_info=True)
+            gen_log.error("Uncaught exception in ZMQStream callback", exc_info=True)
             return
         if res is not None and inspect.isawaitable(res):
             fut = asyncio.ensure_future(res, loop=self._loop)
@@ -479,4 +484,10 @@ class ZMQStream:
         if not fut.cancelled():
             exc = fut.exception()
             if exc is not None:
-                app_log.error("Uncaught exception in ZMQStream coroutine callback", exc_info=exc)
+                gen_log.error("Uncaught exception in ZMQStream callback", exc_info=exc)
+
+
+def _check_callable(callback: object) -> None:
+    """pyzmq asserts that a callback is callable (AssertionError otherwise)."""
+    if callback is not None and not callable(callback):
+        raise AssertionError(f"callback must be callable or None, not {callback!r}")

@@ -21,6 +21,7 @@ fds, which the hub's loop watches. Nothing here needs monkey-patching.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -63,8 +64,27 @@ def _again(what: str) -> Again:
     return Again(C.EAGAIN, f"Resource temporarily unavailable ({what} timed out)")
 
 
+_TIMEOS = (int(C.RCVTIMEO), int(C.SNDTIMEO))
+
+
 class Socket(_SyncSocket):
     """pyzmq's Socket whose blocking send/recv/poll let other greenlets run."""
+
+    def set(self, option: int, optval: Any) -> None:
+        """Set an option; RCVTIMEO/SNDTIMEO warn, as pyzmq's green sockets do."""
+        if int(option) in _TIMEOS:
+            _warn_timeo()
+        super().set(option, optval)
+
+    setsockopt = set
+
+    def get(self, option: int) -> Any:
+        """Get an option; RCVTIMEO/SNDTIMEO warn, as pyzmq's green sockets do."""
+        if int(option) in _TIMEOS:
+            _warn_timeo()
+        return super().get(option)
+
+    getsockopt = get
 
     def _green(self, op: Callable[[int], T], flags: int, timeout_ms: int, what: str) -> T:
         """Run ``op(flags)``; if it would block (no NOBLOCK in ``flags``), run it with
@@ -189,3 +209,13 @@ class Context(_SyncContext):
         while any(not c.reaped.is_set() and (c.closed or self._owned(c)) for c in cores):
             gevent.sleep(0.005)
         super().term()
+
+
+def _warn_timeo() -> None:
+    # pyzmq's zmq.green ignores the TIMEO options and warns on each use; purezmq's
+    # honours them, and warns as well so code written for either behaves the same.
+    warnings.warn(
+        "TIMEO socket options: pyzmq's zmq.green ignores them; purezmq.green honours them",
+        UserWarning,
+        stacklevel=3,
+    )

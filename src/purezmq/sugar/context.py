@@ -8,9 +8,11 @@ finished lingering, then stops the I/O thread.
 from __future__ import annotations
 
 import errno
+import os
 import threading
+import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar, cast, overload
 
 from purezmq import constants as C
 from purezmq.core.options import CONTEXT_OPTIONS, OPTIONS, SocketOptions
@@ -18,12 +20,17 @@ from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets import SOCKET_CLASSES
 from purezmq.error import ZMQError, make_error
 from purezmq.runtime.iothread import IOThread, Reactor
+from purezmq.sugar.frame import _public_name
+from purezmq.sugar.socket import Socket, SyncSocket, _as_address
 from purezmq.transport.inproc import InprocRegistry
 
-if TYPE_CHECKING:
-    from purezmq.sugar.socket import Socket
+T = TypeVar("T", bound="Context[Any]")
+# What ``socket()`` returns: Socket[bytes] for a sync Context, an asyncio
+# Socket for purezmq.asyncio's (pyzmq's typing, so ``zmq.Context[Any]`` works).
+_SocketType = TypeVar("_SocketType", bound="Socket[Any]", covariant=True)
 
-T = TypeVar("T", bound="Context")
+# Live contexts by ``underlying`` handle, for ``Context.shadow(address)``.
+_LIVE_CONTEXTS: weakref.WeakValueDictionary[int, Context[Any]] = weakref.WeakValueDictionary()
 
 # Defaults the socket type acts on itself (not plain stored values).
 _SOCKET_HANDLED = {int(C.SUBSCRIBE), int(C.UNSUBSCRIBE)}
@@ -31,26 +38,49 @@ _SOCKOPT_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items
 _CTXOPT_NAMES = {m.name.lower(): int(m) for m in C.ContextOption}
 
 
-class Context:
+class Context(Generic[_SocketType]):
     """Create sockets with ``ctx.socket(zmq.REQ)``; one per process is usual."""
 
-    _instance: Context | None = None
+    _instance: Context[Any] | None = None
+    _instance_pid: int | None = None
     _instance_lock = threading.Lock()
-    _socket_class: type[Socket] | None = None
+    _socket_class: type[Socket[Any]] | None = None
+
+    @overload
+    def __init__(self: SyncContext, io_threads: int = 1) -> None: ...
+
+    @overload
+    def __init__(self: SyncContext, io_threads: Context[Any], /) -> None: ...
+
+    @overload
+    def __init__(self: SyncContext, *, shadow: Context[Any] | int) -> None: ...
 
     def __init__(
-        self, io_threads: int | Context = 1, shadow: Context | int = 0, **kwargs: Any
+        self, io_threads: int | Context[Any] = 1, shadow: Context[Any] | int = 0, **kwargs: Any
     ) -> None:
         d = self.__dict__
         if isinstance(io_threads, Context):
             shadow, io_threads = io_threads, 1
-        if isinstance(shadow, Context):
-            d.update(shadow.__dict__)
-            d["_shadow"] = True
-            return
         if shadow:
-            raise ZMQError(C.ENOTSUP, "purezmq has no C context pointers to shadow")
+            # Another Context object over the same context: a Context, or the
+            # ``underlying`` handle of one (purezmq's stand-in for the address
+            # of a C context, valid in this process while the context lives).
+            other = (
+                shadow if isinstance(shadow, Context) else _LIVE_CONTEXTS.get(_as_address(shadow))
+            )
+            if other is None:
+                raise ZMQError(C.EFAULT, f"no purezmq context at {shadow!r} to shadow")
+            d.update(other.__dict__)
+            d["_shadow"] = True
+            d["_shadow_obj"] = shadow
+            d["_shadow_ctx"] = other.__dict__.get("_shadow_ctx") or other
+            return
+        if isinstance(io_threads, bool) or not isinstance(io_threads, int) or io_threads < 0:
+            raise ZMQError(C.EINVAL, f"io_threads must be an int >= 0, not {io_threads!r}")
         d["_shadow"] = False
+        d["_shadow_obj"] = None
+        d["_shadow_ctx"] = None
+        d["_underlying"] = id(self)
         d["_lock"] = threading.Lock()
         d["_io"] = None
         d["_inproc"] = InprocRegistry()
@@ -61,6 +91,18 @@ class Context:
         d["sockopts"] = {}
         d["_closed"] = False
         d["_term_started"] = False
+        d["_warn_destroy_close"] = False
+        _LIVE_CONTEXTS[id(self)] = self
+
+    @classmethod
+    def shadow(cls: type[T], address: int | Context[Any]) -> T:
+        """A new Context object over the same context as ``address`` (a Context or
+        its ``underlying``), as pyzmq's ``Context.shadow``."""
+        return cls(shadow=address)
+
+    def __dir__(self) -> list[str]:
+        """Methods and attributes, and the context option names, as pyzmq's."""
+        return [*dir(type(self)), *C.ContextOption.__members__]
 
     # -- attributes as options -----------------------------------------------------------
 
@@ -98,20 +140,31 @@ class Context:
 
     @property
     def underlying(self) -> int:
-        return id(self)
+        """pyzmq gives the address of the C context; purezmq has none: a handle that
+        ``Context.shadow`` accepts (the same for every shadow of one context)."""
+        return self._underlying
 
     def __repr__(self) -> str:
+        """pyzmq's format: ``<zmq.Context(2 sockets) at 0x7f...>``."""
         n = len(self._sockets)
-        return f"<purezmq.Context({n} socket{'s' if n != 1 else ''}) at {hex(id(self))}{' closed' if self._closed else ''}>"
+        sockets = f"{n} socket{'s' if n > 1 else ''}" if n else ""
+        closed = " closed" if self.closed else ""
+        return f"<{_public_name(self)}({sockets}) at {hex(id(self))}{closed}>"
 
     def __enter__(self: T) -> T:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.term()
+        # As pyzmq (24+): leaving the block destroys the context, closing (with a
+        # ResourceWarning) sockets still open, rather than term() waiting for them.
+        self.__dict__["_warn_destroy_close"] = True
+        self.destroy()
 
-    def __copy__(self: T) -> T:
-        return type(self)(shadow=self)
+    def __copy__(self: T, memo: Any = None) -> T:
+        """A copy is a shadow: another object over the same context."""
+        return type(self)(shadow=self.underlying)
+
+    __deepcopy__ = __copy__
 
     def __del__(self) -> None:
         try:
@@ -122,14 +175,17 @@ class Context:
 
     @classmethod
     def instance(cls: type[T], io_threads: int = 1) -> T:
-        """The process-wide shared context (created on first use, re-created after term)."""
+        """The process-wide shared context (created on first use, re-created after
+        term or in a forked child). As pyzmq's, a subclass shares its base class's
+        instance unless it sets its own ``_instance = None``."""
         inst = cls._instance
-        if inst is None or inst.closed or not isinstance(inst, cls):
+        if inst is None or inst.closed or cls._instance_pid != os.getpid():
             with Context._instance_lock:
                 inst = cls._instance
-                if inst is None or inst.closed or not isinstance(inst, cls):
+                if inst is None or inst.closed or cls._instance_pid != os.getpid():
                     inst = cls._instance = cls(io_threads)
-        return inst
+                    cls._instance_pid = os.getpid()
+        return cast(T, inst)
 
     # -- options -------------------------------------------------------------------------
 
@@ -163,18 +219,18 @@ class Context:
     # -- sockets ------------------------------------------------------------------------
 
     def socket(
-        self, socket_type: int, socket_class: type[Socket] | None = None, **kwargs: Any
-    ) -> Socket:
+        self, socket_type: int, socket_class: type[Any] | None = None, **kwargs: Any
+    ) -> _SocketType:
         """Create a socket of ``socket_type`` (``zmq.PUB``, ...)."""
         if self._closed:
             # pyzmq raises ENOTSUP here (not ETERM): keep its behaviour.
             raise ZMQError(C.ENOTSUP, "the context is terminated: create a new Context")
-        cls = socket_class or self._socket_class
-        if cls is None:
-            from purezmq.sugar.socket import Socket
-
-            cls = Socket
-        s = cls(self, socket_type, **kwargs)
+        origin = self._shadow_ctx
+        if origin is not None and origin._closed:
+            # libzmq: the shadowed context is gone, its address invalid.
+            raise ZMQError(C.EFAULT, "the context this one shadows is terminated")
+        cls = socket_class or self._socket_class or Socket
+        s = cast(_SocketType, cls(self, socket_type, **kwargs))
         for opt, value in self.sockopts.items():
             if OPTIONS[opt].dynamic or opt in _SOCKET_HANDLED:
                 try:
@@ -200,7 +256,15 @@ class Context:
         with self._lock:
             if self._closed:
                 raise make_error(C.ETERM)
-            if len(self._cores) >= self._opts.get(C.MAX_SOCKETS, 1023):
+            cores = self._cores
+            limit = self._opts.get(C.MAX_SOCKETS, 1023)
+            if len(cores) >= min(limit, self.__dict__.get("_prune_at", 64)):
+                # Forget sockets closed and reaped since: MAX_SOCKETS counts the
+                # ones still open or lingering, as libzmq's.
+                for c in [c for c in cores if c.reaped.is_set()]:
+                    cores.discard(c)
+                self.__dict__["_prune_at"] = 2 * len(cores) + 64
+            if len(cores) >= limit:
                 raise ZMQError(errno.EMFILE, "too many sockets in this context (MAX_SOCKETS)")
             defaults = dict(self.sockopts)
             if self._opts.get(C.IPV6):
@@ -209,10 +273,10 @@ class Context:
             self._cores.add(core)
         return core
 
-    def _add_socket(self, sock: Socket) -> None:
+    def _add_socket(self, sock: Socket[Any]) -> None:
         self._sockets.add(sock)
 
-    def _socket_closed(self, sock: Socket) -> None:
+    def _socket_closed(self, sock: Socket[Any]) -> None:
         with self._lock:
             self._sockets.discard(sock)
 
@@ -290,7 +354,21 @@ class Context:
             cores = list(self._cores)
         for core in cores:
             core.context_terminated()
+        warn = self.__dict__.get("_warn_destroy_close", False)
         for s in list(self._sockets):
             if not s.closed:
+                if warn:
+                    warnings.warn(
+                        f"Destroying context with unclosed socket {s}",
+                        ResourceWarning,
+                        stacklevel=3,
+                        source=s,
+                    )
                 s.close(linger=linger)
         self.term()
+
+
+# pyzmq's alias for the sync Context (``socket()`` gives ``Socket[bytes]``).
+SyncContext: TypeAlias = Context[SyncSocket]
+
+__all__ = ["Context", "SyncContext"]

@@ -156,6 +156,14 @@ def _poll(items: list[tuple[Any, int]], deadline: float | None) -> list[tuple[An
             waiter.close()
 
 
+def zmq_poll(sockets: list[tuple[Any, int]], timeout: float | None = -1) -> list[tuple[Any, int]]:
+    """pyzmq's backend ``zmq_poll``: poll ``[(socket, flags), ...]`` for ``timeout`` ms."""
+    p = Poller()
+    for s, flags in sockets:
+        p.register(s, flags)
+    return p.poll(timeout)
+
+
 def select(
     rlist: list[Any], wlist: list[Any], xlist: list[Any], timeout: float | None = None
 ) -> tuple[list[Any], list[Any], list[Any]]:

@@ -13,14 +13,21 @@ import os
 import pickle
 import struct
 import threading
+import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from purezmq import constants as C
 from purezmq.core.options import OPTIONS
 from purezmq.core.socketbase import Signal, SocketBase
 from purezmq.error import ZMQBindError, ZMQError, make_error
-from purezmq.sugar.frame import Frame, MessageTracker, _done_tracker
+from purezmq.sugar.frame import (
+    _FINISHED_TRACKER,
+    Frame,
+    MessageTracker,
+    _public_name,
+    _tracked,
+)
 from purezmq.transport.connecter import Connecter
 from purezmq.transport.endpoint import EndpointError, bind_socket, parse_endpoint
 from purezmq.transport.inproc import InprocPeer
@@ -30,6 +37,11 @@ from purezmq.utils import jsonapi
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
     from purezmq.sugar.context import Context
+
+# What recv() and friends give: bytes (sync) or a Future (purezmq.asyncio), as
+# pyzmq's Socket[SocketReturnType] (so ``zmq.Socket[Any]`` works at runtime).
+SocketReturnType = TypeVar("SocketReturnType")
+_S = TypeVar("_S", bound="Socket[Any]")
 
 # Plain ints: `flags & Flag.X` goes through enum machinery, ~1 µs a call.
 _NOBLOCK = int(C.NOBLOCK)
@@ -59,6 +71,58 @@ def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
     return view
 
 
+# Open sockets by ``underlying`` handle (the id of the core socket), for
+# ``Socket.shadow(address)``; entries go when the Socket object goes or closes.
+_LIVE: weakref.WeakValueDictionary[int, Socket[Any]] = weakref.WeakValueDictionary()
+
+
+def _as_address(shadow: Any) -> int:
+    """An ``underlying`` handle given as an int (or anything ``int()`` takes)."""
+    try:
+        return int(shadow)
+    except (TypeError, ValueError):
+        raise TypeError(f"expected a Socket or an int address, not {shadow!r}") from None
+
+
+def _out_part(
+    data: Any, copy: bool, track: bool, threshold: int, i: int = 0
+) -> tuple[Any, MessageTracker | None]:
+    """A part to send and its tracker, as pyzmq decides them.
+
+    A Frame brings its own tracker (ValueError if ``track`` and it has none);
+    a copied send has none; a ``copy=False`` send below ``threshold`` is
+    copied and returns ``_FINISHED_TRACKER``; a larger one is tracked if asked.
+    """
+    if isinstance(data, Frame):
+        if track and data.tracker is None:
+            raise ValueError("Not a tracked message")
+        return data._data, data.tracker
+    if copy:
+        return (data if type(data) is bytes else _as_buffer(data, True, i)), None
+    buf = _as_buffer(data, False, i)
+    if threshold and len(buf) < threshold:
+        return buf, _FINISHED_TRACKER
+    if track:
+        return _tracked(buf)
+    return buf, None
+
+
+def _out_parts(
+    msg_parts: Sequence[Any], copy: bool, track: bool, threshold: int
+) -> tuple[list[Any], MessageTracker | None]:
+    """The parts of a multipart send, and the last part's tracker (as pyzmq returns)."""
+    if copy and not track:
+        return [
+            p if type(p) is bytes else _as_buffer(p, True, i) for i, p in enumerate(msg_parts)
+        ], None
+    parts = []
+    tracker = None
+    for i, p in enumerate(msg_parts):
+        p, tracker = _out_part(p, copy, track, threshold, i)
+        parts.append(p)
+    return parts, tracker
+
+
 class _FDSignal(Signal):
     """The socket's FD: readable whenever EVENTS may have changed (edge-triggered)."""
 
@@ -81,15 +145,18 @@ class _FDSignal(Signal):
         self.signaled = False
 
 
-class _EndpointContext:
+class _EndpointContext(Generic[_S]):
     """What bind/connect return: a context manager that unbinds/disconnects."""
 
-    def __init__(self, sock: Socket, kind: str, addr: str) -> None:
+    def __init__(self, sock: _S, kind: str, addr: str) -> None:
         self.socket = sock
         self.kind = kind
         self.addr = addr
 
-    def __enter__(self) -> Socket:
+    def __repr__(self) -> str:
+        return f"<SocketContext({self.kind}={self.addr!r})>"
+
+    def __enter__(self) -> _S:
         return self.socket
 
     def __exit__(self, *exc: object) -> None:
@@ -101,19 +168,19 @@ class _EndpointContext:
             self.socket.disconnect(self.addr)
 
 
-class Socket:
+class Socket(Generic[SocketReturnType]):
     """A ZeroMQ socket, pyzmq-compatible: ``ctx.socket(zmq.PUSH)``."""
 
     _core: SocketBase
-    _monitor_socket: Socket | None = None
+    _monitor_socket: Socket[Any] | None = None
 
     def __init__(
         self,
-        ctx_or_socket: Context | Socket | None = None,
+        ctx_or_socket: Context[Any] | Socket[Any] | None = None,
         socket_type: int = 0,
         *,
         copy_threshold: int | None = None,
-        shadow: Socket | int = 0,
+        shadow: Socket[Any] | int = 0,
     ) -> None:
         from purezmq.sugar.context import Context
 
@@ -121,24 +188,42 @@ class Socket:
         if isinstance(ctx_or_socket, Socket):
             shadow = ctx_or_socket
             ctx_or_socket = None
-        if isinstance(shadow, Socket):
-            # A second Python object over the same core socket.
-            d["context"] = shadow.context
-            d["_core"] = shadow._core
-            d["_shared"] = shadow._shared
-            d["copy_threshold"] = shadow.copy_threshold
-            d["_shadow"] = True
-            return
         if shadow:
-            raise ZMQError(C.ENOTSUP, "purezmq has no C socket pointers to shadow")
+            # A second Python object over the same core socket: a Socket, or
+            # the ``underlying`` handle of one (purezmq's stand-in for the
+            # address of a C socket, valid in this process while it is open).
+            other = shadow if isinstance(shadow, Socket) else _LIVE.get(_as_address(shadow))
+            if other is None:
+                raise ZMQError(C.ENOTSOCK, f"no open purezmq socket at {shadow!r} to shadow")
+            d["context"] = other.context
+            d["_core"] = other._core
+            d["_shared"] = other._shared
+            d["copy_threshold"] = (
+                copy_threshold if copy_threshold is not None else other.copy_threshold
+            )
+            d["_shadow"] = True
+            d["_shadow_obj"] = shadow
+            return
         ctx = ctx_or_socket if ctx_or_socket is not None else Context.instance()
         d["context"] = ctx
         d["copy_threshold"] = copy_threshold if copy_threshold is not None else 65536
         d["_shadow"] = False
-        d["_core"] = ctx._new_core(socket_type)
+        d["_shadow_obj"] = None
+        d["_core"] = core = ctx._new_core(socket_type)
         # Per-socket state shared with shadows: pending send parts, unread parts.
         d["_shared"] = {"fd": None, "inproc": {}}
         ctx._add_socket(self)
+        _LIVE[id(core)] = self
+
+    @classmethod
+    def shadow(cls: type[_S], address: int | Socket[Any]) -> _S:
+        """A new Socket object over the same socket as ``address`` (a Socket or its
+        ``underlying``), as pyzmq's ``Socket.shadow``."""
+        return cls(shadow=address)
+
+    def __dir__(self) -> list[str]:
+        """Methods and attributes, and the option names (``s.linger``...), as pyzmq's."""
+        return [*dir(type(self)), *C.SocketOption.__members__]
 
     # -- attributes as options ---------------------------------------------------------
 
@@ -156,7 +241,16 @@ class Socket:
             raise
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in self.__dict__ or hasattr(type(self), name) or name.startswith("_"):
+        if name in self.__dict__ or name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        if name.lower() in ("subscribe", "unsubscribe"):
+            # pyzmq: ``sub.subscribe = "topic"`` sets the option, despite the method.
+            if isinstance(value, str):
+                value = value.encode("utf-8")
+            self.set(C.SUBSCRIBE if name.lower() == "subscribe" else C.UNSUBSCRIBE, value)
+            return
+        if hasattr(type(self), name):
             object.__setattr__(self, name, value)
             return
         if any(name in getattr(k, "__annotations__", {}) for k in type(self).__mro__):
@@ -182,14 +276,20 @@ class Socket:
 
     @property
     def underlying(self) -> int:
-        """pyzmq gives the address of the C socket; purezmq has none (id of the core)."""
+        """pyzmq gives the address of the C socket; purezmq has none: a handle that
+        ``Socket.shadow`` accepts (the same for every shadow of one socket)."""
         return id(self._core)
 
     def __repr__(self) -> str:
-        state = "closed " if self.closed else ""
-        return f"<purezmq.Socket({C.SocketType(self._core.type).name}) {state}at {hex(id(self))}>"
+        """pyzmq's format: ``<zmq.Socket(zmq.PUSH) at 0x7f... closed>``."""
+        try:
+            tname = C.SocketType(self._core.type).name
+        except ValueError:
+            tname = str(self._core.type)
+        closed = " closed" if self.closed else ""
+        return f"<{_public_name(self)}(zmq.{tname}) at {hex(id(self))}{closed}>"
 
-    def __enter__(self) -> Socket:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -202,10 +302,11 @@ class Socket:
         except Exception:
             pass
 
-    def __copy__(self) -> Socket:
-        return type(self)(shadow=self)
+    def __copy__(self: _S, memo: Any = None) -> _S:
+        """A copy is a shadow: another object over the same socket."""
+        return type(self)(shadow=self.underlying)
 
-    __deepcopy__ = lambda self, memo: self.__copy__()  # noqa: E731
+    __deepcopy__ = __copy__
 
     # -- options ------------------------------------------------------------------------
 
@@ -216,7 +317,12 @@ class Socket:
         if core.closed:
             raise ZMQError(C.ENOTSOCK, "socket is closed")
         spec = OPTIONS.get(opt)
-        if spec is not None and spec.kind == "bytes" and isinstance(optval, str):
+        if spec is None:
+            # As pyzmq: an unknown option is passed on as an int option (EINVAL),
+            # so anything but an int is a TypeError first.
+            if isinstance(optval, bool) or not isinstance(optval, int):
+                raise TypeError(f"expected int, got: {optval!r}")
+        elif spec.kind == "bytes" and isinstance(optval, str):
             raise TypeError("unicode not allowed, use setsockopt_string")
         if opt == C.HWM:
             self.set_hwm(optval)
@@ -325,7 +431,7 @@ class Socket:
         except EndpointError as e:
             raise ZMQError(e.errno, str(e)) from None
 
-    def bind(self, addr: str) -> _EndpointContext:
+    def bind(self: _S, addr: str) -> _EndpointContext[_S]:
         """Accept connections on ``addr`` (``tcp://*:5555``, ``ipc:///p``, ``inproc://n``)."""
         addr, ep = self._endpoint(addr, connect=False)
         core = self._core
@@ -377,7 +483,7 @@ class Socket:
                 return port
         raise ZMQBindError("Could not bind socket to random port.")
 
-    def connect(self, addr: str) -> _EndpointContext:
+    def connect(self: _S, addr: str) -> _EndpointContext[_S]:
         """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
         addr, ep = self._endpoint(addr, connect=True)
         core = self._core
@@ -458,6 +564,7 @@ class Socket:
         if linger is not None:
             core.options.set(C.LINGER, linger)
         linger = core.options.linger
+        _LIVE.pop(id(core), None)
         ms = self._monitor_socket
         if ms is not None:
             core.monitor = None
@@ -500,18 +607,21 @@ class Socket:
             raise ZMQError(
                 C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
             )
-        if type(data) is not bytes:
-            data = _as_buffer(data, copy)
+        tracker = None
+        if type(data) is not bytes or not copy or track:
+            data, tracker = _out_part(data, copy, track, self.copy_threshold)
         core = self._core  # once: attribute access on this class is slow (__getattr__)
         sparts = core.sparts
         if flags:
             flags = int(flags)
             if flags & _SNDMORE:
+                if core.closed or core.ctx_terminated:
+                    core._check()
                 if not sparts and (core.type == C.ROUTER or core.type == C.STREAM):
                     # libzmq fails the routing-id frame itself (ROUTER_MANDATORY, STREAM).
                     core.check_route(data)  # type: ignore[attr-defined]
                 sparts.append(data)
-                return _done_tracker() if track else None
+                return tracker
         if sparts:
             msg = [*sparts, data]
             # Cleared only once sent: after Again the SNDMORE frames stay
@@ -520,7 +630,7 @@ class Socket:
             sparts.clear()
         else:
             core.send([data], bool(flags & _NOBLOCK) if flags else False)
-        return _done_tracker() if track else None
+        return tracker
 
     def send_multipart(
         self,
@@ -530,22 +640,24 @@ class Socket:
         track: bool = False,
         **kwargs: Any,
     ) -> MessageTracker | None:
-        """Send a sequence of frames as one message."""
-        parts = [p if type(p) is bytes else _as_buffer(p, copy, i) for i, p in enumerate(msg_parts)]
+        """Send a sequence of frames as one message (returns the last part's tracker)."""
+        parts, tracker = _out_parts(msg_parts, copy, track, self.copy_threshold)
         if not parts:
             raise ZMQError(C.EINVAL, "cannot send a message with no frames")
         core = self._core
         sparts = core.sparts
         flags = int(flags)
         if flags & _SNDMORE:
+            if core.closed or core.ctx_terminated:
+                core._check()
             sparts.extend(parts)
-            return _done_tracker() if track else None
+            return tracker
         if sparts:
             core.send([*sparts, *parts], bool(flags & _NOBLOCK))
             sparts.clear()  # only once sent (kept for a retry after Again)
         else:
             core.send(parts, bool(flags & _NOBLOCK))
-        return _done_tracker() if track else None
+        return tracker
 
     def send_string(
         self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8", **kwargs: Any
@@ -582,12 +694,8 @@ class Socket:
     # -- receiving ------------------------------------------------------------------------
 
     def _frame(self, data: Any, more: bool) -> Frame:
-        f = Frame(data)
-        f.more = more
         pipe = self._core.last_pipe
-        if pipe is not None:
-            f._meta = pipe.metadata
-        return f
+        return Frame._received(data, more, pipe.metadata if pipe is not None else {})
 
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive one frame: bytes, or a Frame with ``copy=False``."""
@@ -656,9 +764,12 @@ class Socket:
 
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         """Receive a frame into ``buffer`` (truncating); returns the frame's full size."""
-        view = memoryview(buffer).cast("B")
+        view = memoryview(buffer)
         if view.readonly:
             raise BufferError("recv_into needs a writable buffer")  # as pyzmq
+        if not view.c_contiguous:
+            raise BufferError("recv_into needs a contiguous buffer")
+        view = view.cast("B")
         if nbytes < 0:
             raise ValueError(f"nbytes must be non-negative: {nbytes}")
         n = nbytes or len(view)
@@ -725,7 +836,7 @@ class Socket:
 
         core.monitor = hook
 
-    def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Socket:
+    def get_monitor_socket(self: _S, events: int | None = None, addr: str | None = None) -> _S:
         """Start monitoring and return a connected PAIR socket receiving the events."""
         if addr is None:
             addr = f"inproc://monitor.s-{id(self)}-{os.getpid()}"
@@ -737,6 +848,12 @@ class Socket:
     def disable_monitor(self) -> None:
         """Stop monitoring."""
         self.monitor(None)
+
+
+# pyzmq's alias for the sync Socket.
+SyncSocket: TypeAlias = Socket[bytes]
+
+__all__ = ["Socket", "SyncSocket"]
 
 
 def _close_in_loop(core: SocketBase, closables: list[Any], linger: int) -> None:

@@ -674,7 +674,7 @@ def _bind_error(e: OSError, text: str, what: str) -> EndpointError:
     if code == _errno.EADDRNOTAVAIL:
         return _err(code, f"address {what!r} is not a local address: {text!r}")
     if code == _errno.ENOENT:
-        return _err(code, f"no such directory for ipc path {what!r}: {text!r}")
+        return _err(code, f"No such file or directory for ipc path {what!r}: {text!r}")
     return _err(code, f"cannot bind to {text!r}: {e.strerror or e}")
 
 

@@ -7,6 +7,9 @@ from typing import Any
 
 __all__ = ["dumps", "loads"]
 
+# pyzmq's name for the JSON module in use (the standard library's, as in pyzmq 22.2+).
+jsonmod = json
+
 
 def dumps(o: object, **kwargs: Any) -> bytes:
     """Serialize ``o`` to UTF-8 JSON bytes (keyword arguments go to ``json.dumps``)."""
