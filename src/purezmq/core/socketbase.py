@@ -42,8 +42,10 @@ from purezmq.core.options import SocketOptions
 from purezmq.core.pipe import Msg, Pipe
 from purezmq.error import ZMQError, make_error
 
-# Monitor callback: (event, value, endpoint)
-MonitorHook = Callable[[int, int, str], None]
+# Monitor callback: (event, value, endpoint, local, remote). endpoint is the v1
+# endpoint; local/remote are monitor v2's pair, None where the event is not
+# about one connection (then the hook derives them from endpoint).
+MonitorHook = Callable[[int, int, str, "str | None", "str | None"], None]
 
 _EAGAIN = int(C.EAGAIN)
 _poll = getattr(select, "poll", None)
@@ -526,11 +528,18 @@ class SocketBase:
         """A connect-side pipe got a new connection (reconnect)."""
         self.post(self.pipe_hiccuped, pipe)
 
-    def event(self, event: int, value: int, endpoint: str) -> None:
+    def event(
+        self,
+        event: int,
+        value: int,
+        endpoint: str,
+        local: str | None = None,
+        remote: str | None = None,
+    ) -> None:
         """Report a monitor event (ZMQ_EVENT_*), if someone monitors."""
         hook = self.monitor
         if hook is not None:
-            hook(event, value, endpoint)
+            hook(event, value, endpoint, local, remote)
 
     # -- lifetime of I/O objects (loop thread) ---------------------------------------------
 

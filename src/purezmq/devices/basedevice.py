@@ -27,9 +27,19 @@ __all__ = ["Device", "ThreadDevice", "ProcessDevice", "BackgroundDevice"]
 
 
 def free_tcp_port(
-    addr: str, min_port: int = 49152, max_port: int = 65536, max_tries: int = 100
+    addr: str,
+    min_port: int = 49152,
+    max_port: int = 65536,
+    max_tries: int = 100,
+    taken: set[int] | frozenset[int] = frozenset(),
 ) -> int:
-    """A port on ``addr`` (``tcp://host``) that is free now, for a bind made later."""
+    """A port on ``addr`` (``tcp://host``) that is free now, for a bind made later.
+
+    As ``Socket.bind_to_random_port``: with the default range the OS picks the
+    port; otherwise up to ``max_tries`` random ports in ``[min_port, max_port)``
+    are tried. Ports in ``taken`` (already promised to another bind of the same
+    device) are never returned. Raises ZMQBindError when no port was found.
+    """
     if not addr.startswith("tcp://"):
         raise ZMQError(C.EINVAL, f"bind_*_to_random_port needs a tcp:// address, not {addr!r}")
     host = addr[len("tcp://") :].strip("[]")
@@ -37,15 +47,22 @@ def free_tcp_port(
         host = ""
     family = _stdsocket.AF_INET6 if ":" in host else _stdsocket.AF_INET
     default_range = min_port == 49152 and max_port == 65536
-    for _ in range(1 if default_range else max_tries):
+    for _ in range(5 if default_range else max_tries):
         port = 0 if default_range else random.randrange(min_port, max_port)
+        if port in taken:
+            continue
         with _stdsocket.socket(family, _stdsocket.SOCK_STREAM) as s:
             try:
                 s.bind((host, port))
             except OSError:
                 continue
-            return int(s.getsockname()[1])
-    raise ZMQBindError("Could not bind socket to random port.")
+            port = int(s.getsockname()[1])
+        if port not in taken:
+            return port
+    raise ZMQBindError(
+        f"Could not bind socket to random port: no free port on {addr} "
+        f"in [{min_port}, {max_port}) after {5 if default_range else max_tries} tries."
+    )
 
 
 class _SocketPlan:
@@ -91,9 +108,14 @@ class Device:
         self.device_type = device_type
         self.in_type = in_type
         self.out_type = out_type
-        self._plans: dict[str, _SocketPlan] = {"in": _SocketPlan(in_type)}
-        if out_type >= 0:
-            self._plans["out"] = _SocketPlan(out_type)
+        # With out_type < 0 the out plan is applied to the in socket too: one
+        # socket serves as both sides (a single-socket forwarder).
+        self._plans: dict[str, _SocketPlan] = {
+            "in": _SocketPlan(in_type),
+            "out": _SocketPlan(out_type),
+        }
+        # Ports promised by bind_*_to_random_port, per interface: never twice.
+        self._random_addrs: list[str] = []
         self.daemon = True
         self.done = False
         self._sockets: list[Socket] = []
@@ -132,8 +154,13 @@ class Device:
         self._plan("out").sockopts.append((opt, value))
 
     def _bind_random(self, which: str, addr: str, *args: Any, **kwargs: Any) -> int:
+        plan = self._plan(which)
+        prefix = f"{addr}:"
+        taken = {int(a[len(prefix) :]) for a in self._random_addrs if a.startswith(prefix)}
+        kwargs["taken"] = taken
         port = free_tcp_port(addr, *args, **kwargs)
-        self._plan(which).binds.append(f"{addr}:{port}")
+        self._random_addrs.append(f"{addr}:{port}")
+        plan.binds.append(f"{addr}:{port}")
         return port
 
     def bind_in_to_random_port(self, addr: str, *args: Any, **kwargs: Any) -> int:
@@ -149,8 +176,18 @@ class Device:
     def _setup_sockets(self) -> tuple[Socket, Socket]:
         """Create the sockets (in the running thread) and apply the recorded calls."""
         self._context = self.context_factory()
+        if self.out_type < 0:
+            # One socket for both sides: options, then every bind, then every connect.
+            inp, outp = self._plans["in"], self._plans["out"]
+            both = _SocketPlan(self.in_type)
+            both.sockopts = inp.sockopts + outp.sockopts
+            both.binds = inp.binds + outp.binds
+            both.connects = inp.connects + outp.connects
+            ins = both.make(self._context)
+            self._sockets.append(ins)
+            return ins, ins
         ins = self._setup_socket("in")
-        outs = self._setup_socket("out") if "out" in self._plans else ins
+        outs = self._setup_socket("out")
         return ins, outs
 
     def _setup_socket(self, which: str) -> Socket:

@@ -9,20 +9,13 @@ monitor socket gets ``[prefix, *message]`` as forwarded.
 from __future__ import annotations
 
 from purezmq import constants as C
-from purezmq.devices.basedevice import ProcessDevice, ThreadDevice
-from purezmq.devices.proxydevice import ProxyBase
 from purezmq.sugar.proxy import Msg, ProxyLoop, Waker
 from purezmq.sugar.socket import Socket
 
-__all__ = [
-    "monitored_queue",
-    "MonitoredQueue",
-    "ThreadMonitoredQueue",
-    "ProcessMonitoredQueue",
-]
+__all__ = ["monitored_queue"]
 
 
-def _as_bytes(prefix: bytes | str) -> bytes:
+def as_bytes(prefix: bytes | str) -> bytes:
     return prefix.encode() if isinstance(prefix, str) else bytes(prefix)
 
 
@@ -53,38 +46,5 @@ def monitored_queue(
     publishing each message on ``mon_socket`` after ``in_prefix``/``out_prefix``
     (the side it arrived on). Raises ContextTerminated at the end, as proxy."""
     _MonitoredQueueLoop(
-        in_socket, out_socket, mon_socket, _as_bytes(in_prefix), _as_bytes(out_prefix)
+        in_socket, out_socket, mon_socket, as_bytes(in_prefix), as_bytes(out_prefix)
     ).run()
-
-
-class MonitoredQueueBase(ProxyBase):
-    """A device running ``monitored_queue`` on its in, out and mon sockets."""
-
-    def __init__(
-        self,
-        in_type: int,
-        out_type: int,
-        mon_type: int = C.PUB,
-        in_prefix: bytes | str = b"in",
-        out_prefix: bytes | str = b"out",
-    ) -> None:
-        super().__init__(in_type, out_type, mon_type)
-        self.in_prefix = _as_bytes(in_prefix)
-        self.out_prefix = _as_bytes(out_prefix)
-
-    def run_device(self) -> None:
-        ins, outs = self._setup_sockets()
-        mons = self._setup_socket("mon")
-        monitored_queue(ins, outs, mons, self.in_prefix, self.out_prefix)
-
-
-class MonitoredQueue(MonitoredQueueBase):
-    """A monitored queue run in the calling thread by ``start()``."""
-
-
-class ThreadMonitoredQueue(MonitoredQueueBase, ThreadDevice):
-    """A monitored queue in a background thread."""
-
-
-class ProcessMonitoredQueue(MonitoredQueueBase, ProcessDevice):
-    """A monitored queue in a child process."""

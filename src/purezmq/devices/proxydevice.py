@@ -1,8 +1,8 @@
-"""Proxy and ProxySteerable devices: ``proxy``/``proxy_steerable`` in the background.
+"""Proxy devices: ``proxy`` in the background.
 
 Same recorded-configuration model as ``Device``, plus a monitor (capture)
-socket configured with the ``*_mon`` methods and, for the steerable ones, a
-control socket configured with the ``*_ctrl`` methods.
+socket configured with the ``*_mon`` methods. The steerable ones, with a
+control socket, are in ``proxysteerabledevice``.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from typing import Any
 
 from purezmq import constants as C
 from purezmq.devices.basedevice import Device, ProcessDevice, ThreadDevice, _SocketPlan
-from purezmq.sugar.proxy import proxy, proxy_steerable
+from purezmq.sugar.proxy import proxy
 
 __all__ = [
     "Proxy",
     "ThreadProxy",
     "ProcessProxy",
-    "ProxySteerable",
-    "ThreadProxySteerable",
-    "ProcessProxySteerable",
 ]
 
 
@@ -63,49 +60,3 @@ class ThreadProxy(ProxyBase, ThreadDevice):
 
 class ProcessProxy(ProxyBase, ProcessDevice):
     """A proxy device in a child process."""
-
-
-class ProxySteerableBase(ProxyBase):
-    """A proxy device with a control socket (PAUSE/RESUME/TERMINATE/STATISTICS)."""
-
-    def __init__(
-        self, in_type: int, out_type: int, mon_type: int = C.PUB, ctrl_type: int | None = None
-    ) -> None:
-        super().__init__(in_type, out_type, mon_type)
-        self.ctrl_type = ctrl_type
-        if ctrl_type is not None:
-            self._plans["ctrl"] = _SocketPlan(ctrl_type)
-
-    def bind_ctrl(self, addr: str) -> None:
-        """Enqueue a bind of the control socket."""
-        self._plan("ctrl").binds.append(addr)
-
-    def connect_ctrl(self, addr: str) -> None:
-        """Enqueue a connect of the control socket."""
-        self._plan("ctrl").connects.append(addr)
-
-    def setsockopt_ctrl(self, opt: int, value: Any) -> None:
-        """Enqueue ``setsockopt(opt, value)`` on the control socket."""
-        self._plan("ctrl").sockopts.append((opt, value))
-
-    def bind_ctrl_to_random_port(self, addr: str, *args: Any, **kwargs: Any) -> int:
-        """Pick a free port on ``addr`` now, enqueue the bind of the control socket."""
-        return self._bind_random("ctrl", addr, *args, **kwargs)
-
-    def run_device(self) -> None:
-        ins, outs = self._setup_sockets()
-        mons = self._setup_socket("mon")
-        ctrl = self._setup_socket("ctrl") if "ctrl" in self._plans else None
-        proxy_steerable(ins, outs, mons, ctrl)
-
-
-class ProxySteerable(ProxySteerableBase):
-    """A steerable proxy device run in the calling thread by ``start()``."""
-
-
-class ThreadProxySteerable(ProxySteerableBase, ThreadDevice):
-    """A steerable proxy device in a background thread."""
-
-
-class ProcessProxySteerable(ProxySteerableBase, ProcessDevice):
-    """A steerable proxy device in a child process."""

@@ -31,8 +31,13 @@ def proxy_steerable(
     return ProxyLoop(frontend, backend, capture, control, waker=GreenSignal).run()
 
 
-def device(device_type: int, frontend: Socket, backend: Socket | None = None) -> None:
-    """``purezmq.device`` that yields to other greenlets while idle."""
+def device(device_type: int, frontend: Socket, backend: Socket | int | None = None) -> None:
+    """``purezmq.device`` that yields to other greenlets while idle.
+
+    ``backend`` may be the frontend itself, ``None`` or ``-1`` (pyzmq's
+    spelling): one socket then serves both sides (a REP or ROUTER echoing).
+    """
     if int(device_type) not in (C.QUEUE, C.FORWARDER, C.STREAMER):
         raise ZMQError(C.EINVAL, f"invalid device type {device_type!r}")
-    ProxyLoop(frontend, backend, waker=GreenSignal).run()
+    back = None if isinstance(backend, int) and backend == -1 else backend
+    ProxyLoop(frontend, back, waker=GreenSignal).run()  # type: ignore[arg-type]

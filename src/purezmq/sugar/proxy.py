@@ -6,7 +6,8 @@ pages are the spec):
 - A message is forwarded whole: the core hands over a complete multipart
   message, so a proxy never interleaves parts of two messages.
 - A message is taken from one side only when the other side can take it
-  (POLLOUT), as libzmq 4.3's proxy does: back-pressure reaches the sender
+  (POLLOUT), as libzmq 4.3's proxy does (except when one socket is both
+  sides, a single-socket device: a REP can answer only after its recv): back-pressure reaches the sender
   instead of piling up in the proxy. The send itself then waits like a
   blocking ``zmq_send`` (SNDTIMEO honoured) in the rare case it still must.
 - The capture socket, if any, gets a copy of every message received on either
@@ -145,9 +146,13 @@ class ProxyLoop:
             (self.fe_stats, self.be_stats) if from_front else (self.be_stats, self.fe_stats)
         )
         relay = self.relay
+        # One socket serving both sides (a single-socket device, REP or ROUTER
+        # echoing through itself): it can only answer what it has received, so
+        # its POLLOUT says nothing before the recv.
+        same = src is dst
         moved = 0
         while moved < _BATCH:
-            if not (src.events() & _POLLIN) or not (dst.events() & _POLLOUT):
+            if not (src.events() & _POLLIN) or not (same or dst.events() & _POLLOUT):
                 break
             try:
                 msg = src.recv(nonblock=True)

@@ -11,16 +11,14 @@ from __future__ import annotations
 import errno
 import os
 import pickle
-import struct
-import threading
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cast, overload
 
 from purezmq import constants as C
 from purezmq.core.options import OPTIONS
 from purezmq.core.socketbase import Signal, SocketBase
-from purezmq.error import ZMQBindError, ZMQError, make_error
+from purezmq.error import Again, ZMQBindError, ZMQError, make_error
 from purezmq.sugar.frame import (
     _FINISHED_TRACKER,
     Frame,
@@ -28,6 +26,7 @@ from purezmq.sugar.frame import (
     _public_name,
     _tracked,
 )
+from purezmq.sugar.monitor import Monitor
 from purezmq.transport.connecter import Connecter
 from purezmq.transport.endpoint import EndpointError, bind_socket, parse_endpoint
 from purezmq.transport.inproc import InprocPeer
@@ -565,8 +564,8 @@ class Socket(Generic[SocketReturnType]):
             core.options.set(C.LINGER, linger)
         linger = core.options.linger
         _LIVE.pop(id(core), None)
-        ms = self._monitor_socket
-        if ms is not None:
+        mon = self.__dict__.get("_monitor")
+        if mon is not None:
             core.monitor = None
         pipes = core.begin_close()
         ctx = self.context
@@ -585,7 +584,7 @@ class Socket(Generic[SocketReturnType]):
             core.remove_watcher(fd)
             fd.close()
             self._shared["fd"] = None
-        if ms is not None:
+        if mon is not None:
             # libzmq ends the event stream with MONITOR_STOPPED when the
             # monitored socket closes: monitor loops wait for it.
             self.monitor(None)
@@ -832,54 +831,101 @@ class Socket(Generic[SocketReturnType]):
 
     # -- monitoring ------------------------------------------------------------------------
 
-    def monitor(self, addr: str | None, events: int = C.EVENT_ALL) -> None:
-        """Publish socket events to a PAIR socket bound at ``addr`` (None stops)."""
+    def monitor(
+        self,
+        addr: str | None,
+        events: int = C.EVENT_ALL,
+        *,
+        version: int = 1,
+        socket_type: int = C.PAIR,
+    ) -> None:
+        """Publish socket events on a socket bound at ``addr`` (None stops).
+
+        As ``zmq_socket_monitor``: ``addr`` is an ``inproc://`` endpoint for a
+        PAIR to connect to, ``events`` a mask of ``EVENT_*``. A second call
+        stops the first monitor (MONITOR_STOPPED ends its stream) and starts a
+        new one. purezmq extensions, as libzmq's draft
+        ``zmq_socket_monitor_versioned``: ``version=2`` sends v2 messages
+        (64-bit event and values, local and remote endpoints), and
+        ``socket_type`` may then be PAIR, PUB or PUSH.
+        ``purezmq.utils.monitor.parse_monitor_message`` reads both versions.
+        """
         core = self._core
-        old = self._monitor_socket
+        if addr is not None:
+            if version not in (1, 2):
+                raise ZMQError(C.EINVAL, f"monitor event version {version!r}: 1 or 2")
+            if not str(addr).startswith("inproc://"):
+                raise ZMQError(
+                    C.EPROTONOSUPPORT, f"monitor endpoints must be inproc://, not {addr!r}"
+                )
+            allowed = (C.PAIR,) if version == 1 else (C.PAIR, C.PUB, C.PUSH)
+            if socket_type not in allowed:
+                raise ZMQError(
+                    C.EINVAL,
+                    f"a v{version} monitor socket is one of "
+                    + ", ".join(C.SocketType(t).name for t in allowed),
+                )
+            if core.closed:
+                core._check()
+        old: Monitor | None = self.__dict__.get("_monitor")
         core.monitor = None
         if old is not None:
-            # libzmq sends a last MONITOR_STOPPED event before closing the stream.
-            with self.__dict__.get("_monitor_lock") or threading.Lock():  # vs a hook running now
-                try:
-                    old._core.send(
-                        [struct.pack("=HI", C.EVENT_MONITOR_STOPPED, 0), b""], nonblock=True
-                    )
-                except ZMQError:
-                    pass
-            old.close(linger=-1)
-            self._monitor_socket = None
+            self.__dict__["_monitor"] = None
+            old.stop()  # libzmq sends a last MONITOR_STOPPED before closing the stream
         if addr is None:
             return
-        mon = self.context.socket(C.PAIR)
-        mon.bind(addr)
-        self._monitor_socket = mon
-        mcore = mon._core
-        lock = self._monitor_lock = threading.Lock()
+        mon = self.context.socket(socket_type, socket_class=Socket)
+        try:
+            mon.bind(addr)
+        except BaseException:
+            mon.close(linger=0)
+            raise
+        if version == 1:
+            events &= int(C.EVENT_ALL_V1)
+        m = Monitor(mon, int(events), version)
+        self.__dict__["_monitor"] = m
+        core.monitor = m.hook
 
-        def hook(event: int, value: int, endpoint: str) -> None:
-            if event & events:
-                with lock:
-                    try:
-                        mcore.send(
-                            [struct.pack("=HI", event, value & 0xFFFFFFFF), endpoint.encode()],
-                            nonblock=True,
-                        )
-                    except ZMQError:
-                        pass
-
-        core.monitor = hook
+    def monitor_pipes_stats(self) -> None:
+        """Send a PIPES_STATS event for each connected peer (libzmq's draft
+        ``zmq_socket_monitor_pipes_stats``): values egress, ingress -- the
+        messages queued towards the peer and from it. Needs a version 2
+        monitor with EVENT_PIPES_STATS (EINVAL otherwise); EAGAIN with no peer."""
+        m: Monitor | None = self.__dict__.get("_monitor")
+        if m is None or m.version < 2 or not m.events & C.EVENT_PIPES_STATS:
+            raise ZMQError(C.EINVAL, "pipes stats need a version 2 monitor with EVENT_PIPES_STATS")
+        core = self._core
+        core.process_commands()
+        pipes = list(core.pipes)
+        if not pipes:
+            raise Again(C.EAGAIN, "no connected peer to report on")
+        for pipe in pipes:
+            peer = pipe.peer
+            local = getattr(peer, "local_uri", None) or ""
+            remote = getattr(peer, "remote_uri", None) or pipe.endpoint
+            m.send_values(C.EVENT_PIPES_STATS, [len(pipe.outq), len(pipe.inq)], local, remote)
 
     def get_monitor_socket(self: _S, events: int | None = None, addr: str | None = None) -> _S:
-        """Start monitoring and return a connected PAIR socket receiving the events."""
+        """Start monitoring and return a connected PAIR socket receiving the events.
+
+        As pyzmq's: while that PAIR is open, another call returns it again.
+        """
+        ms = self.__dict__.get("_monitor_socket")
+        if ms is not None:
+            if not ms.closed:
+                return cast(_S, ms)
+            self.__dict__["_monitor_socket"] = None
         if addr is None:
             addr = f"inproc://monitor.s-{id(self)}-{os.getpid()}"
         self.monitor(addr, C.EVENT_ALL if events is None else events)
         s = self.context.socket(C.PAIR)
         s.connect(addr)
+        self.__dict__["_monitor_socket"] = s
         return s
 
     def disable_monitor(self) -> None:
-        """Stop monitoring."""
+        """Stop monitoring (the PAIR from get_monitor_socket gets MONITOR_STOPPED)."""
+        self.__dict__["_monitor_socket"] = None
         self.monitor(None)
 
 

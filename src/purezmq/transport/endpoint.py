@@ -292,7 +292,17 @@ def format_ipc_endpoint(path: str, abstract: bool = False) -> str:
 
 def sockname_endpoint(sock: socket.socket) -> str:
     """The endpoint string of a bound tcp or ipc socket's local address."""
-    addr = sock.getsockname()
+    return _address_endpoint(sock, sock.getsockname())
+
+
+def peername_endpoint(sock: socket.socket) -> str:
+    """The endpoint string of a connected tcp or ipc socket's peer ("" if unnamed)."""
+    return _address_endpoint(sock, sock.getpeername())
+
+
+def _address_endpoint(sock: socket.socket, addr: Any) -> str:
+    if not addr:
+        return ""  # an unbound unix socket (the connecting side of ipc)
     if sock.family == socket.AF_INET:
         return format_tcp_endpoint(addr[0], addr[1])
     if sock.family == socket.AF_INET6:

@@ -38,6 +38,7 @@ from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
 from purezmq import constants as C
+from purezmq.transport import endpoint as E
 from purezmq.transport import security, zap
 from purezmq.zmtp import (
     AuthenticationFailed,
@@ -124,6 +125,13 @@ class StreamEngine:
         self.host = host
         self.endpoint = endpoint
         self.peer_address = peer_address
+        # Monitor v2's endpoint pair, as libzmq's: the connection's own local
+        # address, and the peer's (accepted) or the endpoint connected to.
+        try:
+            self.local_uri = E.sockname_endpoint(os_sock)
+            self.remote_uri = E.peername_endpoint(os_sock) if as_server else endpoint
+        except OSError:
+            self.local_uri, self.remote_uri = "", endpoint
         opts = sock.options
         # STREAM sockets speak no ZMTP: raw bytes both ways (zmtp/raw.py).
         self.raw = sock.type == C.STREAM
@@ -174,6 +182,10 @@ class StreamEngine:
 
     # -- lifecycle (loop thread) --------------------------------------------------------
 
+    def _event(self, event: int, value: int) -> None:
+        """A monitor event about this connection."""
+        self.sock.event(event, value, self.endpoint, self.local_uri, self.remote_uri)
+
     def start(self) -> None:
         opts = self.sock.options
         self.loop.add_reader(self.fd, self._reader)
@@ -193,7 +205,7 @@ class StreamEngine:
     def _handshake_timeout(self) -> None:
         if not self.handshaken:
             log.warning("purezmq: handshake with %s timed out", self.peer_address or self.endpoint)
-            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
             self.close()
 
     def close(self) -> None:
@@ -218,7 +230,7 @@ class StreamEngine:
             except OSError:
                 pass
         if self.handshaken:
-            self.sock.event(C.EVENT_DISCONNECTED, self.fd, self.endpoint)
+            self._event(C.EVENT_DISCONNECTED, self.fd)
         self.host.engine_closed(self, self.handshaken)
 
     def terminate(self, linger: int) -> None:
@@ -493,9 +505,9 @@ class StreamEngine:
                     ev.status_text,
                 )
                 if self.zap_consulted:
-                    self.sock.event(C.EVENT_HANDSHAKE_FAILED_AUTH, ev.status_code, self.endpoint)
+                    self._event(C.EVENT_HANDSHAKE_FAILED_AUTH, ev.status_code)
                 else:
-                    self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+                    self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
                 self.close()
                 return
             elif isinstance(ev, HandshakeComplete):
@@ -530,7 +542,7 @@ class StreamEngine:
                 "purezmq: ZAP_ENFORCE_DOMAIN is set and no ZAP handler is bound; refusing %s",
                 self.peer_address,
             )
-            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
             self.close()
             return
         self._zap_apply(self.conn.zap_unavailable)
@@ -556,7 +568,7 @@ class StreamEngine:
         if self.closed:
             return
         log.warning("purezmq: ZAP failed for %s: %s", self.peer_address, reason)
-        self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+        self._event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code)
         self.close()
 
     def _zap_apply(self, answer: Any) -> None:
@@ -587,7 +599,7 @@ class StreamEngine:
             self.close()
             return
         self.pipe = pipe
-        self.sock.event(C.EVENT_HANDSHAKE_SUCCEEDED, 0, self.endpoint)
+        self._event(C.EVENT_HANDSHAKE_SUCCEEDED, 0)
         opts = self.sock.options
         if self.raw:
             if opts.stream_notify:
@@ -808,7 +820,7 @@ class StreamEngine:
             pipe.push([[b""]])  # STREAM: "the peer went away", after its last data
         if not self.handshaken and not self.closed:
             # As libzmq: a connection lost mid-handshake is a handshake failure.
-            self.sock.event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, self.endpoint)
+            self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
         self.close()
 
     def _protocol_error(self, why: str) -> None:
@@ -817,7 +829,7 @@ class StreamEngine:
         )
         if not self.handshaken:
             code = self.conn.failure_code
-            self.sock.event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code, self.endpoint)
+            self._event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code)
         self.close()
 
 
