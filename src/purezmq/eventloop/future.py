@@ -3,9 +3,9 @@
 Tornado 6 runs on asyncio and ``tornado.concurrent.Future`` *is*
 ``asyncio.Future``, so these classes are purezmq.asyncio's under pyzmq's
 tornado names: ``yield sock.recv_multipart()`` in a ``gen.coroutine`` and
-``await`` in an ``async def`` both work, with the same waiting machinery,
-cancellation and "which loop serves the connections" rule (see
-``purezmq.asyncio``). ``io_loop=`` is accepted for pyzmq compatibility; a
+``await`` in an ``async def`` both work, with the same waiting machinery and
+cancellation (see ``purezmq.asyncio``); the connections are served by the
+Context's I/O thread. ``io_loop=`` is accepted for pyzmq compatibility; a
 call's Future belongs to the loop running when the call is made.
 """
 
