@@ -43,6 +43,9 @@ REJECTED_ZERO_PREFIX = {"ROUTING_ID", "CONNECT_ROUTING_ID"}
 @pytest.fixture(scope="module")
 def ctx() -> Iterator[object]:
     c = zmq.Context()
+    # Hundreds of short-lived sockets: libzmq reaps closed ones in its own
+    # thread, and under load they pile up past the default 1023 (EMFILE).
+    c.set(zmq.MAX_SOCKETS, 16384)
     yield c
     c.term()
 
