@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import mk
 
 import purezmq as zmq
-from helpers import mk
 
 REPO = Path(__file__).resolve().parent.parent
 NPM_CACHE = REPO / ".cache" / "npm"
@@ -221,7 +221,7 @@ def test_scatter_to_libzmq_gather(
     try:
         for i in range(N):
             scatter.send(b"g%d" % i)
-        assert json.loads(peer.result()) == ["g%d" % i for i in range(N)]
+        assert json.loads(peer.result()) == [f"g{i}" for i in range(N)]
     finally:
         peer.close()
 
@@ -612,3 +612,42 @@ def test_concurrent_close_wakes_blocked_threads(ctx: zmq.Context) -> None:
         t.join(10)
     assert not any(t.is_alive() for t in threads)
     assert sorted(out) == [zmq.ETERM] * 3
+
+
+# -- asyncio ---------------------------------------------------------------------------------
+
+
+def test_asyncio_client_server() -> None:
+    """purezmq.asyncio: SERVER replies by routing id and with a received Frame."""
+    import asyncio
+
+    import purezmq.asyncio as zaio
+
+    async def main() -> None:
+        actx = zaio.Context()
+        server, client = actx.socket(zmq.SERVER), actx.socket(zmq.CLIENT)
+        try:
+            server.bind("tcp://127.0.0.1:*")
+            client.connect(server.last_endpoint.decode())
+            for i in range(20):
+                await client.send(b"a%d" % i)
+                f = await server.recv(copy=False)
+                assert f.routing_id is not None
+                if i % 2:
+                    await server.send(b"re:" + f.bytes, routing_id=f.routing_id)
+                    assert await client.recv() == b"re:a%d" % i
+                else:
+                    await server.send(f)
+                    assert await client.recv() == b"a%d" % i
+            with pytest.raises(zmq.ZMQError) as e:
+                await client.send(b"x", zmq.SNDMORE)
+            assert e.value.errno == zmq.EINVAL
+            with pytest.raises(zmq.ZMQError) as e:
+                await server.send(b"x", routing_id=f.routing_id ^ 1 or 7)
+            assert e.value.errno == zmq.EHOSTUNREACH
+        finally:
+            server.close(linger=0)
+            client.close(linger=0)
+            actx.term()
+
+    asyncio.run(asyncio.wait_for(main(), 30))

@@ -89,7 +89,7 @@ class ThreadSafeSocket(SocketBase):
     def guard(self) -> Any:
         return self.tslock
 
-    @property  # type: ignore[override]
+    @property
     def last_pipe(self) -> Pipe | None:
         """The pipe of the last message received *by this thread*."""
         return getattr(self._tls, "pipe", None)

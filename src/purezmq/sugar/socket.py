@@ -665,29 +665,11 @@ class Socket(Generic[SocketReturnType]):
         group: str | None,
     ) -> MessageTracker | None:
         """send() for the draft types (single-part, thread-safe) and draft arguments."""
-        core = self._core
-        if group is not None:
-            raise ZMQError(C.ENOTSUP, "group: RADIO/DISH are not implemented in purezmq yet")
-        if not core.single_part:
-            raise ZMQError(
-                C.ENOTSUP,
-                f"routing_id applies to SERVER sockets, not {core.type_name}",
-            )
         flags = int(flags)
-        if flags & _SNDMORE:
-            raise ZMQError(
-                C.EINVAL, f"{core.type_name} sockets send single-part messages only (no SNDMORE)"
-            )
-        if routing_id is None and isinstance(data, Frame):
-            routing_id = data.routing_id
-        tracker = None
-        if type(data) is not bytes or not copy or track:
-            data, tracker = _out_part(data, copy, track, self.copy_threshold)
-        if core.type == C.SERVER:
-            rid = _check_routing_id(routing_id)
-            core.send([rid, data], bool(flags & _NOBLOCK))
-        else:
-            core.send([data], bool(flags & _NOBLOCK))
+        msg, tracker = _single_message(
+            self._core, data, flags, copy, track, routing_id, group, self.copy_threshold
+        )
+        self._core.send(msg, bool(flags & _NOBLOCK))
         return tracker
 
     def send_multipart(
@@ -702,9 +684,7 @@ class Socket(Generic[SocketReturnType]):
         core = self._core
         if core.single_part:
             if len(msg_parts) != 1:
-                raise ZMQError(
-                    C.EINVAL, f"{core.type_name} sockets send single-part messages only"
-                )
+                raise ZMQError(C.EINVAL, f"{core.type_name} sockets send single-part messages only")
             return self.send(msg_parts[0], flags, copy, track, **kwargs)
         parts, tracker = _out_parts(msg_parts, copy, track, self.copy_threshold)
         if not parts:
@@ -1002,6 +982,40 @@ class Socket(Generic[SocketReturnType]):
 SyncSocket: TypeAlias = Socket[bytes]
 
 __all__ = ["Socket", "SyncSocket"]
+
+
+def _single_message(
+    core: SocketBase,
+    data: Any,
+    flags: int,
+    copy: bool,
+    track: bool,
+    routing_id: int | None,
+    group: str | None,
+    threshold: int,
+) -> tuple[list[Any], MessageTracker | None]:
+    """The core message for a send with draft arguments or on a single-part type.
+
+    SNDMORE is EINVAL on the single-part types; SERVER's message is ``[rid, body]``
+    (``routing_id``, or the routing id of a Frame sent); draft arguments on the
+    other types are ENOTSUP. Shared by the sync and asyncio front-ends.
+    """
+    if group is not None:
+        raise ZMQError(C.ENOTSUP, "group: RADIO/DISH are not implemented in purezmq yet")
+    if not core.single_part:
+        raise ZMQError(C.ENOTSUP, f"routing_id applies to SERVER sockets, not {core.type_name}")
+    if flags & _SNDMORE:
+        raise ZMQError(
+            C.EINVAL, f"{core.type_name} sockets send single-part messages only (no SNDMORE)"
+        )
+    if routing_id is None and isinstance(data, Frame):
+        routing_id = data.routing_id
+    tracker = None
+    if type(data) is not bytes or not copy or track:
+        data, tracker = _out_part(data, copy, track, threshold)
+    if core.type == C.SERVER:
+        return [_check_routing_id(routing_id), data], tracker
+    return [data], tracker
 
 
 def _check_routing_id(rid: Any) -> int:
