@@ -17,7 +17,7 @@ from purezmq import constants as C
 from purezmq.asyncio._waiting import Waiting, _failed, _resolved
 from purezmq.error import ZMQError
 from purezmq.sugar.socket import Socket as _SyncSocket
-from purezmq.sugar.socket import _out_part, _out_parts
+from purezmq.sugar.socket import _out_part, _out_parts, _single_message
 from purezmq.utils import jsonapi
 
 T = TypeVar("T", bound="Socket")
@@ -77,10 +77,18 @@ class Socket(_SyncSocket["asyncio.Future[Any]"]):
     ) -> asyncio.Future[Any]:
         """Send one frame; returns a Future that resolves once the message is queued."""
         try:
-            if routing_id is not None or group is not None:
-                raise ZMQError(
-                    C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
+            if routing_id is not None or group is not None or self._core.single_part:
+                msg, tracker = _single_message(
+                    self._core,
+                    data,
+                    int(flags),
+                    copy,
+                    track,
+                    routing_id,
+                    group,
+                    self.copy_threshold,
                 )
+                return self._waiting.send_op(msg, flags, tracker)
             tracker = None
             if type(data) is not bytes or not copy or track:
                 data, tracker = _out_part(data, copy, track, self.copy_threshold)
@@ -98,6 +106,12 @@ class Socket(_SyncSocket["asyncio.Future[Any]"]):
     ) -> asyncio.Future[Any]:
         """Send a sequence of frames as one message; returns a Future."""
         try:
+            if self._core.single_part:
+                if len(msg_parts) != 1:
+                    raise ZMQError(
+                        C.EINVAL, f"{self._core.type_name} sockets send single-part messages only"
+                    )
+                return self.send(msg_parts[0], flags, copy, track, **kwargs)
             parts, tracker = _out_parts(msg_parts, copy, track, self.copy_threshold)
             if not parts:
                 raise ZMQError(C.EINVAL, "cannot send a message with no frames")

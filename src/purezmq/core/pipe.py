@@ -84,6 +84,7 @@ class Pipe:
         "inproc_peer",
         "conflate",
         "awaiting_id",
+        "rid",
     )
 
     def __init__(
@@ -114,6 +115,8 @@ class Pipe:
         self.conflate = False  # keep only the newest message
         # A connect-side pipe of a ROUTER before the handshake named the peer.
         self.awaiting_id = False
+        # SERVER: the 32-bit routing id it gave this peer (0: none).
+        self.rid = 0
 
     # -- owner side (the socket's thread) -------------------------------------------------
 

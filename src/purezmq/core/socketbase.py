@@ -28,6 +28,7 @@ A socket type subclasses this and fills in the hooks, as libzmq's do:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -50,6 +51,7 @@ MonitorHook = Callable[[int, int, str, "str | None", "str | None"], None]
 _EAGAIN = int(C.EAGAIN)
 _poll = getattr(select, "poll", None)
 _POLLIN = getattr(select, "POLLIN", 1)
+_NO_GUARD = contextlib.nullcontext()
 # A blocking recv reads the connections itself when the socket has at most this many pipes.
 DIRECT_MAX = 8
 
@@ -134,6 +136,9 @@ class SocketBase:
     type_name: str = "?"
     # Does the peer's routing id identify the pipe (ROUTER-like sockets)?
     recv_routing_id = False
+    # May several threads use it at once (core/threadsafe.py)? Single-part only?
+    thread_safe = False
+    single_part = False
 
     def __init__(self, options: SocketOptions, ctx: Any = None) -> None:
         self.ctx = ctx
@@ -181,6 +186,15 @@ class SocketBase:
     @last_pipe.setter
     def last_pipe(self, pipe: Pipe | None) -> None:
         self._last_pipe = pipe
+
+    def guard(self) -> Any:
+        """What the front-end holds around bind/connect/close: a no-op here,
+        the socket's lock for thread-safe types (core/threadsafe.py)."""
+        return _NO_GUARD
+
+    def msg_routing_id(self, pipe: Pipe | None) -> int | None:
+        """The routing id a received Frame shows (SERVER's 32-bit ids), or None."""
+        return None
 
     # -- hooks for socket types ------------------------------------------------------
 

@@ -355,6 +355,8 @@ class Socket(Generic[SocketReturnType]):
                 return core.last_endpoint.encode()
             if opt == C.MECHANISM:
                 return C.SecurityMechanism(int(core.options.get(opt)))  # type: ignore[call-overload]
+            if opt == C.THREAD_SAFE:
+                return int(core.thread_safe)
             return 0
         if opt == C.HWM:
             return self.get_hwm()
@@ -431,6 +433,11 @@ class Socket(Generic[SocketReturnType]):
             raise ZMQError(e.errno, str(e)) from None
 
     def bind(self: _S, addr: str) -> _EndpointContext[_S]:
+        """Bind to ``addr`` (``tcp://*:5555``, ``ipc:///path``, ``inproc://name``...)."""
+        with self._core.guard():  # thread-safe types: their lock (core/threadsafe.py)
+            return self._bind(addr)
+
+    def _bind(self: _S, addr: str) -> _EndpointContext[_S]:
         """Accept connections on ``addr`` (``tcp://*:5555``, ``ipc:///p``, ``inproc://n``)."""
         addr, ep = self._endpoint(addr, connect=False)
         core = self._core
@@ -484,6 +491,11 @@ class Socket(Generic[SocketReturnType]):
 
     def connect(self: _S, addr: str) -> _EndpointContext[_S]:
         """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
+        with self._core.guard():
+            return self._connect(addr)
+
+    def _connect(self: _S, addr: str) -> _EndpointContext[_S]:
+        """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
         addr, ep = self._endpoint(addr, connect=True)
         core = self._core
         rid = bytes(core.options.connect_routing_id or b"")
@@ -502,6 +514,10 @@ class Socket(Generic[SocketReturnType]):
         return _EndpointContext(self, "connect", addr)
 
     def _drop_endpoint(self, addr: str | bytes, what: str) -> None:
+        with self._core.guard():
+            self._drop_endpoint_locked(addr, what)
+
+    def _drop_endpoint_locked(self, addr: str | bytes, what: str) -> None:
         if isinstance(addr, bytes):
             addr = addr.decode()
         core = self._core
@@ -560,6 +576,12 @@ class Socket(Generic[SocketReturnType]):
         core = self._core
         if core.closed:
             return
+        with core.guard():
+            self._close(core, linger)
+
+    def _close(self, core: SocketBase, linger: int | None) -> None:
+        if core.closed:
+            return
         if linger is not None:
             core.options.set(C.LINGER, linger)
         linger = core.options.linger
@@ -601,15 +623,17 @@ class Socket(Generic[SocketReturnType]):
         routing_id: int | None = None,
         group: str | None = None,
     ) -> MessageTracker | None:
-        """Send one frame; with SNDMORE more frames of the same message follow."""
-        if routing_id is not None or group is not None:
-            raise ZMQError(
-                C.ENOTSUP, "routing_id/group need draft socket types (not yet supported)"
-            )
+        """Send one frame; with SNDMORE more frames of the same message follow.
+
+        ``routing_id``: the CLIENT a SERVER replies to (a received Frame's
+        ``routing_id``; a Frame sent carries its own).
+        """
+        core = self._core  # once: attribute access on this class is slow (__getattr__)
+        if routing_id is not None or group is not None or core.single_part:
+            return self._send_single(data, flags, copy, track, routing_id, group)
         tracker = None
         if type(data) is not bytes or not copy or track:
             data, tracker = _out_part(data, copy, track, self.copy_threshold)
-        core = self._core  # once: attribute access on this class is slow (__getattr__)
         sparts = core.sparts
         if flags:
             flags = int(flags)
@@ -631,6 +655,23 @@ class Socket(Generic[SocketReturnType]):
             core.send([data], bool(flags & _NOBLOCK) if flags else False)
         return tracker
 
+    def _send_single(
+        self,
+        data: Any,
+        flags: int,
+        copy: bool,
+        track: bool,
+        routing_id: int | None,
+        group: str | None,
+    ) -> MessageTracker | None:
+        """send() for the draft types (single-part, thread-safe) and draft arguments."""
+        flags = int(flags)
+        msg, tracker = _single_message(
+            self._core, data, flags, copy, track, routing_id, group, self.copy_threshold
+        )
+        self._core.send(msg, bool(flags & _NOBLOCK))
+        return tracker
+
     def send_multipart(
         self,
         msg_parts: Sequence[Any],
@@ -640,10 +681,14 @@ class Socket(Generic[SocketReturnType]):
         **kwargs: Any,
     ) -> MessageTracker | None:
         """Send a sequence of frames as one message (returns the last part's tracker)."""
+        core = self._core
+        if core.single_part:
+            if len(msg_parts) != 1:
+                raise ZMQError(C.EINVAL, f"{core.type_name} sockets send single-part messages only")
+            return self.send(msg_parts[0], flags, copy, track, **kwargs)
         parts, tracker = _out_parts(msg_parts, copy, track, self.copy_threshold)
         if not parts:
             raise ZMQError(C.EINVAL, "cannot send a message with no frames")
-        core = self._core
         sparts = core.sparts
         flags = int(flags)
         if flags & _SNDMORE:
@@ -693,8 +738,12 @@ class Socket(Generic[SocketReturnType]):
     # -- receiving ------------------------------------------------------------------------
 
     def _frame(self, data: Any, more: bool) -> Frame:
-        pipe = self._core.last_pipe
-        return Frame._received(data, more, pipe.metadata if pipe is not None else {})
+        core = self._core
+        pipe = core.last_pipe
+        f = Frame._received(data, more, pipe.metadata if pipe is not None else {})
+        if core.thread_safe:
+            f.routing_id = core.msg_routing_id(pipe)
+        return f
 
     # Typing as pyzmq's: bytes, or Frames with copy=False.
     @overload
@@ -933,6 +982,55 @@ class Socket(Generic[SocketReturnType]):
 SyncSocket: TypeAlias = Socket[bytes]
 
 __all__ = ["Socket", "SyncSocket"]
+
+
+def _single_message(
+    core: SocketBase,
+    data: Any,
+    flags: int,
+    copy: bool,
+    track: bool,
+    routing_id: int | None,
+    group: str | None,
+    threshold: int,
+) -> tuple[list[Any], MessageTracker | None]:
+    """The core message for a send with draft arguments or on a single-part type.
+
+    SNDMORE is EINVAL on the single-part types; SERVER's message is ``[rid, body]``
+    (``routing_id``, or the routing id of a Frame sent); draft arguments on the
+    other types are ENOTSUP. Shared by the sync and asyncio front-ends.
+    """
+    if group is not None:
+        raise ZMQError(C.ENOTSUP, "group: RADIO/DISH are not implemented in purezmq yet")
+    if not core.single_part:
+        raise ZMQError(C.ENOTSUP, f"routing_id applies to SERVER sockets, not {core.type_name}")
+    if flags & _SNDMORE:
+        raise ZMQError(
+            C.EINVAL, f"{core.type_name} sockets send single-part messages only (no SNDMORE)"
+        )
+    if routing_id is None and isinstance(data, Frame):
+        routing_id = data.routing_id
+    tracker = None
+    if type(data) is not bytes or not copy or track:
+        data, tracker = _out_part(data, copy, track, threshold)
+    if core.type == C.SERVER:
+        return [_check_routing_id(routing_id), data], tracker
+    return [data], tracker
+
+
+def _check_routing_id(rid: Any) -> int:
+    """A SERVER's destination: a 32-bit int other than 0 (EINVAL, as zmq_msg_set_routing_id)."""
+    if rid is None:
+        raise ZMQError(
+            C.EHOSTUNREACH, "SERVER send needs routing_id= (or a received Frame to reply with)"
+        )
+    try:
+        rid = int(rid)
+    except (TypeError, ValueError):
+        raise TypeError(f"routing_id must be an int, not {rid!r}") from None
+    if not 0 < rid <= 0xFFFFFFFF:
+        raise ZMQError(C.EINVAL, f"routing_id {rid} is not a 32-bit id other than 0")
+    return rid
 
 
 def _close_in_loop(core: SocketBase, closables: list[Any], linger: int) -> None:
