@@ -295,7 +295,8 @@ class Context(Generic[_SocketType]):
             if st in C.SocketType._value2member_map_:
                 raise NotImplementedError(
                     f"socket type {C.SocketType(st).name} is not implemented in purezmq yet "
-                    "(PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM are)"
+                    "(PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM, "
+                    "RADIO, DISH, DGRAM are)"
                 )
             raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}")
         with self._lock:

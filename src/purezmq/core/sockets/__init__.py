@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets.dealer import Dealer
+from purezmq.core.sockets.dgram import Dgram
+from purezmq.core.sockets.dish import Dish
 from purezmq.core.sockets.pair import Pair
 from purezmq.core.sockets.pub import Pub
 from purezmq.core.sockets.pull import Pull
 from purezmq.core.sockets.push import Push
+from purezmq.core.sockets.radio import Radio
 from purezmq.core.sockets.rep import Rep
 from purezmq.core.sockets.req import Req
 from purezmq.core.sockets.router import Router
@@ -18,7 +21,23 @@ from purezmq.core.sockets.xsub import XSub
 
 SOCKET_CLASSES: dict[int, type[SocketBase]] = {
     cls.type: cls
-    for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream)
+    for cls in (
+        Pair,
+        Pub,
+        Sub,
+        Req,
+        Rep,
+        Dealer,
+        Router,
+        Pull,
+        Push,
+        XPub,
+        XSub,
+        Stream,
+        Radio,
+        Dish,
+        Dgram,
+    )
 }
 
 __all__ = ["SOCKET_CLASSES"]
