@@ -1,6 +1,6 @@
 """ThreadSafeSocket: the base of the draft socket types libzmq makes thread-safe.
 
-CLIENT, SERVER, SCATTER and GATHER (zmq_socket(3)) may be used from several
+CLIENT, SERVER, SCATTER, GATHER, RADIO and DISH (zmq_socket(3)) may be used from several
 threads at once: one thread blocked in ``recv`` while others ``send``, or
 several receivers sharing the incoming messages. Every other socket keeps the
 classic rule (one thread at a time, see socketbase.py), and its hot path takes
@@ -140,6 +140,9 @@ class ThreadSafeSocket(SocketBase):
 
     def _read_owned(self) -> bool:
         return False  # nobody but the I/O thread reads these sockets' connections
+
+    def _direct_peers(self) -> list[tuple[int, Any]] | None:
+        return None  # nor an asyncio loop (asyncio/_waiting.py direct_arm)
 
     def _wait(self, attempt: Callable[[], Any], timeout: int, reading: bool = False) -> Any:
         """Sleep (lock released) until woken, run the mailbox, retry ``attempt``."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar, cas
 from purezmq import constants as C
 from purezmq.core.options import OPTIONS
 from purezmq.core.socketbase import Signal, SocketBase
+from purezmq.core.sockets.dish import check_group
 from purezmq.error import Again, ZMQBindError, ZMQError, make_error
 from purezmq.sugar.frame import (
     _FINISHED_TRACKER,
@@ -27,6 +28,7 @@ from purezmq.sugar.frame import (
     _tracked,
 )
 from purezmq.sugar.monitor import Monitor
+from purezmq.transport import udp
 from purezmq.transport.connecter import Connecter
 from purezmq.transport.endpoint import EndpointError, bind_socket, parse_endpoint
 from purezmq.transport.inproc import InprocPeer
@@ -45,6 +47,7 @@ _S = TypeVar("_S", bound="Socket[Any]")
 # Plain ints: `flags & Flag.X` goes through enum machinery, ~1 µs a call.
 _NOBLOCK = int(C.NOBLOCK)
 _SNDMORE = int(C.SNDMORE)
+_RADIO = int(C.RADIO)
 
 # Options the socket answers itself rather than the option table.
 _DYNAMIC = {C.TYPE, C.RCVMORE, C.EVENTS, C.FD, C.LAST_ENDPOINT, C.MECHANISM, C.THREAD_SAFE}
@@ -446,6 +449,8 @@ class Socket(Generic[SocketReturnType]):
             self._shared["inproc"].setdefault(addr, []).append(("bind", ep.address))
             core.last_endpoint = addr
             return _EndpointContext(self, "bind", addr)
+        if ep.transport == "udp":
+            return self._udp(ep, addr, bind=True)
         opts = core.options
         try:
             os_sock, resolved = bind_socket(
@@ -506,12 +511,29 @@ class Socket(Generic[SocketReturnType]):
             self._shared["inproc"].setdefault(addr, []).append(("connect", pipe))
             core.last_endpoint = addr
             return _EndpointContext(self, "connect", addr)
+        if ep.transport == "udp":
+            return self._udp(ep, addr, bind=False)
         reactor = self.context._reactor()
         connecter = Connecter(reactor, core, ep, addr, rid)
         core.endpoints.setdefault(addr, []).append(connecter)
         core.last_endpoint = addr
         reactor.call(connecter.start)
         return _EndpointContext(self, "connect", addr)
+
+    def _udp(self: _S, ep: Any, addr: str, bind: bool) -> _EndpointContext[_S]:
+        """bind/connect on udp:// (transport/udp.py): one engine, its pipe attached now."""
+        core = self._core
+        reactor = self.context._reactor()
+        try:
+            engine, resolved = udp.open_engine(reactor, core, ep, addr, bind)
+        except EndpointError as e:
+            raise ZMQError(e.errno, str(e)) from None
+        core.endpoints.setdefault(resolved, []).append(engine)
+        if addr != resolved:
+            core.endpoints.setdefault(addr, []).append(engine)
+        core.last_endpoint = resolved
+        reactor.call(engine.start)
+        return _EndpointContext(self, "bind" if bind else "connect", resolved)
 
     def _drop_endpoint(self, addr: str | bytes, what: str) -> None:
         with self._core.guard():
@@ -626,11 +648,16 @@ class Socket(Generic[SocketReturnType]):
         """Send one frame; with SNDMORE more frames of the same message follow.
 
         ``routing_id``: the CLIENT a SERVER replies to (a received Frame's
-        ``routing_id``; a Frame sent carries its own).
+        ``routing_id``; a Frame sent carries its own). ``group``: the RADIO
+        group (a Frame sent carries its own; "" when neither names one).
         """
         core = self._core  # once: attribute access on this class is slow (__getattr__)
-        if routing_id is not None or group is not None or core.single_part:
-            return self._send_single(data, flags, copy, track, routing_id, group)
+        if core.type == _RADIO or group is not None:
+            if routing_id is not None:
+                raise ZMQError(C.ENOTSUP, "routing_id applies to SERVER sockets, not RADIO")
+            return self._send_group(data, flags, copy, track, group)
+        if routing_id is not None or core.single_part:
+            return self._send_single(data, flags, copy, track, routing_id, None)
         tracker = None
         if type(data) is not bytes or not copy or track:
             data, tracker = _out_part(data, copy, track, self.copy_threshold)
@@ -671,6 +698,36 @@ class Socket(Generic[SocketReturnType]):
         )
         self._core.send(msg, bool(flags & _NOBLOCK))
         return tracker
+
+    def _send_group(
+        self, data: Any, flags: int, copy: bool, track: bool, group: Any
+    ) -> MessageTracker | None:
+        """RADIO's send: one part, in ``group`` (or the Frame's; "" when neither)."""
+        core = self._core
+        if core.type != C.RADIO:
+            raise ZMQError(C.ENOTSUP, f"group= is for RADIO sockets, not {core.type_name}")
+        if group is None:
+            group = getattr(data, "group", None)
+        g = check_group(b"" if group is None else group)
+        if int(flags) & _SNDMORE or core.sparts:
+            raise ZMQError(C.EINVAL, "RADIO sockets send single-part messages only (no SNDMORE)")
+        data, tracker = _out_part(data, copy, track, self.copy_threshold)
+        core.send([g, data], bool(int(flags) & _NOBLOCK))
+        return tracker
+
+    def join(self, group: str | bytes) -> None:
+        """Join a RADIO/DISH group (DISH only; at most 255 octets, utf-8 for str)."""
+        join = getattr(self._core, "join", None)
+        if join is None:
+            raise ZMQError(C.ENOTSUP, f"join() is for DISH sockets, not {self._core.type_name}")
+        join(group)
+
+    def leave(self, group: str | bytes) -> None:
+        """Leave a RADIO/DISH group joined before (DISH only)."""
+        leave = getattr(self._core, "leave", None)
+        if leave is None:
+            raise ZMQError(C.ENOTSUP, f"leave() is for DISH sockets, not {self._core.type_name}")
+        leave(group)
 
     def send_multipart(
         self,
@@ -781,7 +838,11 @@ class Socket(Generic[SocketReturnType]):
             self._core.rparts = msg[1:]
         if copy:
             return data if type(data) is bytes else bytes(data)
-        return self._frame(data, more)
+        frame = self._frame(data, more)
+        group = getattr(msg, "group", None)  # DISH (core/sockets/dish.py GroupMsg)
+        if group is not None:
+            frame.group = group.decode("utf-8", "replace")
+        return frame
 
     @overload
     def recv_multipart(
@@ -821,7 +882,11 @@ class Socket(Generic[SocketReturnType]):
                     parts[i] = bytes(p)
             return parts
         last = len(parts) - 1
-        return [self._frame(p, i < last) for i, p in enumerate(parts)]
+        frames = [self._frame(p, i < last) for i, p in enumerate(parts)]
+        group = getattr(parts, "group", None)  # DISH (core/sockets/dish.py GroupMsg)
+        if group is not None:
+            frames[0].group = group.decode("utf-8", "replace")
+        return frames
 
     def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
         """Receive a frame as str."""

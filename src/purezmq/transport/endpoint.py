@@ -62,8 +62,8 @@ __all__ = [
     "sockname_endpoint",
 ]
 
-#: Transports this module (tcp, ipc) and transport/inproc.py implement.
-SUPPORTED_TRANSPORTS: frozenset[str] = frozenset({"tcp", "ipc", "inproc"})
+#: Transports this module (tcp, ipc), transport/inproc.py and transport/udp.py implement.
+SUPPORTED_TRANSPORTS: frozenset[str] = frozenset({"tcp", "ipc", "inproc", "udp"})
 #: Transports libzmq knows; all but the supported ones give EPROTONOSUPPORT.
 KNOWN_TRANSPORTS: frozenset[str] = frozenset(
     {"tcp", "ipc", "inproc", "pgm", "epgm", "norm", "udp", "vmci", "tipc", "vsock", "ws", "wss"}
@@ -177,6 +177,8 @@ def parse_endpoint(text: str, *, connect: bool | None = None) -> Endpoint:
         ep = _parse_tcp(text, address)
     elif transport == "ipc":
         ep = _parse_ipc(text, address)
+    elif transport == "udp":
+        ep = _parse_udp(text, address)
     else:
         ep = Endpoint("inproc", address)
     if connect is True:
@@ -235,6 +237,17 @@ def _parse_tcp(text: str, address: str) -> Endpoint:
     return Endpoint(
         "tcp", address, host=host, port=port, source_host=source_host, source_port=source_port
     )
+
+
+def _parse_udp(text: str, address: str) -> Endpoint:
+    """udp (transport/udp.py): ``[iface;]host:port``; ``source_host`` is the interface."""
+    iface, sep, dest = address.rpartition(";")
+    if sep and not iface:
+        raise _err(_errno.EINVAL, f"empty interface before ';' in endpoint {text!r}")
+    host, port_text = _split_host_port(dest, text)
+    if not host:
+        raise _err(_errno.EINVAL, f"missing host in endpoint {text!r}")
+    return Endpoint("udp", address, host=host, port=_parse_port(port_text, text), source_host=iface)
 
 
 def _parse_ipc(text: str, address: str) -> Endpoint:

@@ -44,6 +44,8 @@ from purezmq.zmtp import (
     AuthenticationFailed,
     ErrorReceived,
     HandshakeComplete,
+    Join,
+    Leave,
     Ping,
     ProtocolError,
     ZapRequest,
@@ -152,7 +154,10 @@ class StreamEngine:
         self.zap_consulted = False
         self.zap_client: zap.ZapClient | None = None
         self.pipe: Pipe | None = None
-        self.sub_commands = sock.type in (C.SUB, C.XSUB)
+        # SUB/XSUB send subscriptions, DISH joins/leaves as commands (see
+        # _send_with_subscriptions); RADIO hears JOIN/LEAVE (_handle_event_batch).
+        self.sub_commands = sock.type in (C.SUB, C.XSUB, C.DISH)
+        self.dish = sock.type == C.DISH
         self.closed = False
         self.closing = False  # socket closed: flush then close
         self.shut_wr = False  # closing on ipc: write side shut, waiting for the peer's EOF
@@ -519,6 +524,12 @@ class StreamEngine:
                     self.heartbeat_timeout = max(self.heartbeat_timeout, ev.ttl)
                     self.last_recv = self.loop.time()
                     self._arm_ttl()
+            elif isinstance(ev, (Join, Leave)):
+                # A DISH's JOIN/LEAVE: RADIO reads them from the pipe (core/sockets/radio.py).
+                pipe = self.pipe
+                if pipe is not None and self.sock.type == C.RADIO and not self.closing:
+                    tag = b"J" if isinstance(ev, Join) else b"L"
+                    pipe.push([[tag + bytes(ev.group)]])
             elif isinstance(ev, ErrorReceived):
                 log.warning("purezmq: peer %s sent ERROR: %r", self.peer_address, ev.reason)
                 self.close()
@@ -715,6 +726,14 @@ class StreamEngine:
 
     def _send_with_subscriptions(self, batch: list[list[Any]]) -> None:
         conn = self.conn
+        if self.dish:  # everything a DISH queues is a join (b"J" group) or a leave (b"L")
+            for msg in batch:
+                data = bytes(msg[0])
+                if data[:1] == b"J":
+                    conn.send_join(data[1:])
+                else:
+                    conn.send_leave(data[1:])
+            return
         for msg in batch:
             if len(msg) == 1 and len(msg[0]) and msg[0][0] in (0, 1):
                 topic = bytes(msg[0][1:])

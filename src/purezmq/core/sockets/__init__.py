@@ -5,11 +5,14 @@ from __future__ import annotations
 from purezmq.core.socketbase import SocketBase
 from purezmq.core.sockets.client import Client
 from purezmq.core.sockets.dealer import Dealer
+from purezmq.core.sockets.dgram import Dgram
+from purezmq.core.sockets.dish import Dish
 from purezmq.core.sockets.gather import Gather
 from purezmq.core.sockets.pair import Pair
 from purezmq.core.sockets.pub import Pub
 from purezmq.core.sockets.pull import Pull
 from purezmq.core.sockets.push import Push
+from purezmq.core.sockets.radio import Radio
 from purezmq.core.sockets.rep import Rep
 from purezmq.core.sockets.req import Req
 from purezmq.core.sockets.router import Router
@@ -23,7 +26,8 @@ from purezmq.core.sockets.xsub import XSub
 SOCKET_CLASSES: dict[int, type[SocketBase]] = {
     cls.type: cls
     for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream)
-    + (Client, Server, Scatter, Gather)  # draft, thread-safe (core/threadsafe.py)
+    + (Client, Server, Scatter, Gather, Radio, Dish)  # draft, thread-safe (core/threadsafe.py)
+    + (Dgram,)  # draft, one thread at a time as in libzmq
 }
 
 __all__ = ["SOCKET_CLASSES"]
