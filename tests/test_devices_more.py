@@ -262,21 +262,32 @@ def test_thread_monitored_queue_router_router(ctx: purezmq.Context, lzctx: Any) 
     server.connect(f"tcp://127.0.0.1:{pout}")
     client = mk(lzctx, zmq.DEALER, routing_id=b"client")
     client.connect(f"tcp://127.0.0.1:{pin}")
-    # the device's out ROUTER must know "server" before a message can be routed to it
+    # The device's out ROUTER must know "server" before a message can be routed
+    # to it, and the mon SUB's subscription must have reached the PUB (slow
+    # joiner): send until the server got one and the mon socket saw one.
+    seen: list[list[bytes]] = []
+    got = None
     for _ in range(50):
         client.send_multipart([b"server", b"hello"])
-        if server.poll(100):
+        if got is None and server.poll(100):
+            got = server.recv_multipart()
+        while mon.poll(50):
+            seen.append(mon.recv_multipart())
+        if got is not None and seen:
             break
-    assert server.recv_multipart() == [b"client", b"hello"]
+    assert got == [b"client", b"hello"]
+    # the mon socket sees each message as forwarded: routing ids already swapped
+    assert [b"I", b"server", b"client", b"hello"] in seen
     server.send_multipart([b"client", b"back"])
-    assert client.recv_multipart()[-2:] == [b"server", b"back"]
-    seen = []
+    while client.poll(1000):
+        if client.recv_multipart()[-2:] == [b"server", b"back"]:
+            break
+    else:
+        raise AssertionError("the reply never came back through the device")
     while mon.poll(1000):
         seen.append(mon.recv_multipart())
         if seen[-1][0] == b"O":
             break
-    # the mon socket sees each message as forwarded: routing ids already swapped
-    assert [b"I", b"server", b"client", b"hello"] in seen
     assert seen[-1] == [b"O", b"client", b"server", b"back"]
     for s in (mon, server, client):
         s.close()
