@@ -89,7 +89,7 @@ __all__ = [
 ]
 
 COPY_THRESHOLD = 65536
-DRAFT_API = False
+DRAFT_API = True  # see constants.DRAFT_API
 IPC_PATH_MAX_LEN = 107
 
 

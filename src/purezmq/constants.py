@@ -391,9 +391,11 @@ COPY_THRESHOLD = 65536
 #: Longest ipc:// path the platform's AF_UNIX sockets accept (sun_path - 1).
 IPC_PATH_MAX_LEN = 103 if (_sys.platform == "darwin" or "bsd" in _sys.platform) else 107
 
-#: Whether the draft API (draft socket types and options) is enabled.  False
-#: until purezmq's draft sockets land, as with a default pyzmq wheel.
-DRAFT_API = False
+#: Whether the draft API (draft socket types and options) is enabled. True:
+#: purezmq ships CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER and DGRAM on by
+#: default (pyzmq's wheels do not); PEER and CHANNEL still raise
+#: NotImplementedError when created.
+DRAFT_API = True
 PYZMQ_DRAFT_API = DRAFT_API
 
 

@@ -19,7 +19,7 @@ from purezmq.sugar.proxy import proxy, proxy_steerable
 from purezmq.sugar.socket import Socket
 from purezmq.sugar.version import has, zmq_version_info
 
-PYZMQ_DRAFT_API = False
+PYZMQ_DRAFT_API = True  # as purezmq.DRAFT_API (constants.py)
 
 __all__ = [
     "IPC_PATH_MAX_LEN",

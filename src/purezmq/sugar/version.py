@@ -64,7 +64,7 @@ _CAPABILITIES = {
     "tipc": False,
     "norm": False,
     "gssapi": False,
-    "draft": False,
+    "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, DGRAM (not PEER/CHANNEL)
 }
 
 
