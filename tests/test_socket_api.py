@@ -785,3 +785,14 @@ def test_monitor_to_explicit_address(ctx):
     m.connect("inproc://my-monitor")
     s.bind("tcp://127.0.0.1:*")
     assert _events(m, zmq.EVENT_LISTENING)[-1][2] == s.last_endpoint.decode()
+
+
+def test_context_write_only_options_are_not_attributes(ctx: zmq.Context) -> None:
+    """As pyzmq: reading a write-only context option as an attribute is an
+    AttributeError, so dir()-walking tools (mock.Mock(spec=ctx)) work."""
+    from unittest import mock
+
+    with pytest.raises(AttributeError):
+        ctx.THREAD_AFFINITY_CPU_ADD  # noqa: B018
+    assert ctx.IO_THREADS == ctx.io_threads == 1
+    mock.Mock(spec=ctx)

@@ -145,7 +145,12 @@ class Context(Generic[_SocketType]):
         if name.startswith("_"):
             raise AttributeError(name)
         if name in _CTXOPT_NAMES:
-            return self.get(_CTXOPT_NAMES[name])
+            try:
+                return self.get(_CTXOPT_NAMES[name])
+            except ZMQError as e:
+                if e.errno == C.EINVAL:  # write-only (THREAD_AFFINITY_CPU_ADD...): as pyzmq
+                    raise AttributeError(f"{name} attribute is write-only") from None
+                raise
         if name in _SOCKOPT_NAMES:
             try:
                 return self.sockopts[_SOCKOPT_NAMES[name]]
