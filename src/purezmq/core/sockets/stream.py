@@ -13,29 +13,24 @@ the latest connection is also the socket's ROUTING_ID option, so
 
 from __future__ import annotations
 
-import random
 import struct
 from typing import Any
 
 from purezmq import constants as C
 from purezmq.core.pipe import Msg, Pipe
-from purezmq.core.socketbase import SocketBase
-from purezmq.core.strategies import FairQueue
+from purezmq.core.sockets.router import Router
 from purezmq.error import ZMQError
 
 
-class Stream(SocketBase):
-    """Talks to non-ZeroMQ peers over a byte stream."""
+class Stream(Router):
+    """Talks to non-ZeroMQ peers over a byte stream.
+
+    ROUTER's routing table, fair queue and receive hooks; its own attach (ids
+    given at once, no handshake names a raw peer), send and route check.
+    """
 
     type = C.STREAM
     type_name = "STREAM"
-    recv_routing_id = True
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.fq = FairQueue()
-        self.outpipes: dict[bytes, Pipe] = {}
-        self.next_id = random.getrandbits(32)
 
     def xattach_pipe(self, pipe: Pipe) -> None:
         pipe.awaiting_id = False  # no handshake names a raw peer: it has its id now
@@ -46,14 +41,6 @@ class Stream(SocketBase):
         self.options.routing_id = rid
         self.outpipes[rid] = pipe
         self.fq.attach(pipe)
-
-    def xpipe_terminated(self, pipe: Pipe) -> None:
-        if self.outpipes.get(pipe.routing_id) is pipe:
-            del self.outpipes[pipe.routing_id]
-        self.fq.terminated(pipe)
-
-    def xread_activated(self, pipe: Pipe) -> None:
-        self.fq.activated(pipe)
 
     def xsend(self, msg: Msg) -> bool:
         rid = msg[0]
@@ -80,15 +67,3 @@ class Stream(SocketBase):
         self._check()
         if bytes(rid) not in self.outpipes:
             raise ZMQError(C.EHOSTUNREACH, f"no STREAM connection with routing id {bytes(rid)!r}")
-
-    def xrecv(self) -> Msg | None:
-        msg = self.fq.recv()
-        if msg is None:
-            return None
-        return [self.fq.last.routing_id, *msg]  # type: ignore[union-attr]
-
-    def xhas_in(self) -> bool:
-        return self.fq.has_in()
-
-    def xhas_out(self) -> bool:
-        return True
