@@ -29,15 +29,20 @@ def run_cell(kc: Any, code: str, timeout: float = 30) -> tuple[dict[str, Any], s
     """Execute ``code``; return the execute_reply content and what went to stdout."""
     msg_id = kc.execute(code)
     out = []
+    seen = []  # every iopub message until idle, printed when a step fails
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while True:
+        assert time.monotonic() < deadline, f"no idle status in {timeout} s: {seen}"
         msg = kc.get_iopub_msg(timeout=timeout)
+        seen.append((msg["msg_type"], msg["parent_header"].get("msg_id"), msg["content"]))
         if msg["parent_header"].get("msg_id") != msg_id:
             continue
         if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
             out.append(msg["content"]["text"])
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
+    if not out:
+        print(f"cell {code!r} printed nothing; iopub saw {seen}", file=sys.stderr, flush=True)
     return shell_reply(kc, msg_id, timeout)["content"], "".join(out)
 
 
@@ -66,7 +71,11 @@ def main(kernel_name: str) -> None:
         assert "os" in reply["content"]["matches"], reply["content"]
         print("complete ok", flush=True)
 
-        msg_id = kc.execute("import time\ntime.sleep(60)")
+        # stop_on_error=False: with the default, ipykernel aborts the queue after the
+        # error reply, and a request that reaches its shell thread before the "stop
+        # aborting" callback runs (ipykernel's own race, independent of the zmq below;
+        # seen under load) is answered "aborted" instead of run.
+        msg_id = kc.execute("import time\ntime.sleep(60)", stop_on_error=False)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:  # wait until the cell runs
             msg = kc.get_iopub_msg(timeout=30)
@@ -84,6 +93,7 @@ def main(kernel_name: str) -> None:
         print("interrupt ok", flush=True)
 
         content, out = run_cell(kc, "print('still alive')")
+        assert content["status"] == "ok", content
         assert out.strip() == "still alive", out
         time.sleep(1.5)  # a few heartbeat periods
         assert kc.hb_channel.is_beating(), "no heartbeat"
