@@ -250,3 +250,31 @@ def test_command_inside_multipart_detected_across_feeds() -> None:
     assert dec.feed(b"\x01\x01a\x04\x05\x04P") == []
     with pytest.raises(ProtocolError, match="inside a multipart"):
         dec.feed(b"ONG")
+
+
+def test_runs_of_like_frames_decode_as_single_frames() -> None:
+    """Runs of like single-frame messages (decoded in one go) interleaved with
+    other sizes, multipart messages, long frames and commands, at every split."""
+    msgs: list[Any] = []
+    msgs += [[b"a" * 64] for _ in range(20)]
+    msgs += [[b"b" * 65] for _ in range(3)]  # a run too short to take at once
+    msgs += [[b"", b"c" * 64] for _ in range(10)]  # multipart: never a run
+    msgs += [[b"d" * 1000] for _ in range(12)]  # long frames
+    msgs += [[bytes([i]) * 64] for i in range(9)]  # same header, different bodies
+    wire = encode_messages(msgs)
+    wire += encode_command(b"\x04PING\x00\x00")
+    wire += encode_messages([[b"e" * 300] for _ in range(9)])
+    expected: list[Any] = [*msgs, b"\x04PING\x00\x00", *([b"e" * 300] for _ in range(9))]
+    for cut in (1, 7, 66, 500, 4096, len(wire)):
+        dec = FrameDecoder()
+        got: list[Any] = []
+        for i in range(0, len(wire), cut):
+            got += dec.feed(wire[i : i + cut])
+        assert got == expected, cut
+        assert all(type(m) is list for m in got if not isinstance(m, bytes))
+
+
+def test_run_respects_maxmsgsize() -> None:
+    dec = FrameDecoder(maxmsgsize=999)
+    with pytest.raises(ProtocolError):
+        dec.feed(encode_messages([[b"x" * 1000] for _ in range(10)]))

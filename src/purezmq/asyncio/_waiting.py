@@ -328,7 +328,7 @@ class Waiting:
         core = self.core
         sparts = core.sparts
         if more:
-            if not sparts and (core.type == C.ROUTER or core.type == C.STREAM):
+            if not sparts and core.route_first:
                 core.check_route(parts[0])  # type: ignore[attr-defined]  # as the sync send
             sparts.extend(parts)
         else:

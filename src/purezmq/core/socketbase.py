@@ -139,6 +139,8 @@ class SocketBase:
     # May several threads use it at once (core/threadsafe.py)? Single-part only?
     thread_safe = False
     single_part = False
+    # Is the first frame of a message the destination (ROUTER, STREAM: ``check_route``)?
+    route_first = False
 
     def __init__(self, options: SocketOptions, ctx: Any = None) -> None:
         self.ctx = ctx

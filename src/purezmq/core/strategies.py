@@ -71,12 +71,24 @@ class LoadBalancer(_ActiveSet):
     __slots__ = ()
 
     def send(self, msg: Msg) -> Pipe | None:
-        """Write ``msg`` to the next writable pipe; None if every pipe is full."""
+        """Write ``msg`` to the next writable pipe; None if every pipe is full.
+
+        The send hot path: ``Pipe.writable`` and ``Pipe.write`` inline (the
+        flag protocol of pipe.py, step for step).
+        """
         while self.active:
             cur = self.current
             pipe = self.pipes[cur]
-            if pipe.writable():
-                pipe.write(msg)
+            q = pipe.outq
+            hwm = pipe.out_hwm
+            if not pipe.dead and (not hwm or len(q) < hwm or pipe.writable()):
+                if pipe.conflate:
+                    q.clear()
+                q.append(msg)
+                if len(q) == 1:
+                    peer = pipe.peer
+                    if peer is not None:
+                        peer.kick()
                 cur += 1
                 self.current = 0 if cur >= self.active else cur
                 return pipe

@@ -228,19 +228,17 @@ class Socket(Generic[SocketReturnType]):
         return [*dir(type(self)), *C.SocketOption.__members__]
 
     # -- attributes as options ---------------------------------------------------------
+    #
+    # ``s.linger`` / ``s.LINGER`` are properties made for every option name
+    # (``_add_option_properties`` below), not a ``__getattr__``: a class with
+    # ``__getattr__`` makes CPython (3.11+) take its slow, unspecialized path
+    # for *every* attribute and method lookup on its instances, ``s.send`` and
+    # ``self._core`` included. pyzmq also reads mixed case (``s.Linger``);
+    # purezmq sets it (``__setattr__``) but reads only lower and upper case.
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        opt = _OPTION_NAMES.get(name.lower())  # pyzmq: s.linger, s.LINGER, s.Linger
-        if opt is None:
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-        try:
-            return self.get(opt)
-        except ZMQError as e:
-            if e.errno == C.EINVAL:  # pyzmq: write-only options are not attributes
-                raise AttributeError(f"{name} attribute is write-only") from None
-            raise
+    if TYPE_CHECKING:  # for type checkers only: option attributes are Any, as pyzmq's
+
+        def __getattr__(self, name: str) -> Any: ...
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in self.__dict__ or name.startswith("_"):
@@ -651,13 +649,9 @@ class Socket(Generic[SocketReturnType]):
         ``routing_id``; a Frame sent carries its own). ``group``: the RADIO
         group (a Frame sent carries its own; "" when neither names one).
         """
-        core = self._core  # once: attribute access on this class is slow (__getattr__)
-        if core.type == _RADIO or group is not None:
-            if routing_id is not None:
-                raise ZMQError(C.ENOTSUP, "routing_id applies to SERVER sockets, not RADIO")
-            return self._send_group(data, flags, copy, track, group)
-        if routing_id is not None or core.single_part:
-            return self._send_single(data, flags, copy, track, routing_id, None)
+        core = self._core
+        if routing_id is not None or group is not None or core.single_part:
+            return self._send_single(data, flags, copy, track, routing_id, group)
         tracker = None
         if type(data) is not bytes or not copy or track:
             data, tracker = _out_part(data, copy, track, self.copy_threshold)
@@ -667,7 +661,7 @@ class Socket(Generic[SocketReturnType]):
             if flags & _SNDMORE:
                 if core.closed or core.ctx_terminated:
                     core._check()
-                if not sparts and (core.type == C.ROUTER or core.type == C.STREAM):
+                if not sparts and core.route_first:
                     # libzmq fails the routing-id frame itself (ROUTER_MANDATORY, STREAM).
                     core.check_route(data)  # type: ignore[attr-defined]
                 sparts.append(data)
@@ -697,22 +691,6 @@ class Socket(Generic[SocketReturnType]):
             self._core, data, flags, copy, track, routing_id, group, self.copy_threshold
         )
         self._core.send(msg, bool(flags & _NOBLOCK))
-        return tracker
-
-    def _send_group(
-        self, data: Any, flags: int, copy: bool, track: bool, group: Any
-    ) -> MessageTracker | None:
-        """RADIO's send: one part, in ``group`` (or the Frame's; "" when neither)."""
-        core = self._core
-        if core.type != C.RADIO:
-            raise ZMQError(C.ENOTSUP, f"group= is for RADIO sockets, not {core.type_name}")
-        if group is None:
-            group = getattr(data, "group", None)
-        g = check_group(b"" if group is None else group)
-        if int(flags) & _SNDMORE or core.sparts:
-            raise ZMQError(C.EINVAL, "RADIO sockets send single-part messages only (no SNDMORE)")
-        data, tracker = _out_part(data, copy, track, self.copy_threshold)
-        core.send([g, data], bool(int(flags) & _NOBLOCK))
         return tracker
 
     def join(self, group: str | bytes) -> None:
@@ -1049,6 +1027,35 @@ SyncSocket: TypeAlias = Socket[bytes]
 __all__ = ["Socket", "SyncSocket"]
 
 
+def _option_property(name: str, opt: int) -> property:
+    """``s.<name>``: getsockopt/setsockopt of ``opt`` (write-only options: AttributeError)."""
+
+    def fget(self: Socket[Any]) -> Any:
+        try:
+            return self.get(opt)
+        except ZMQError as e:
+            if e.errno == C.EINVAL:  # pyzmq: write-only options are not attributes
+                raise AttributeError(f"{name} attribute is write-only") from None
+            raise
+
+    def fset(self: Socket[Any], value: Any) -> None:
+        self.set(opt, value)
+
+    return property(fget, fset, doc=f"The {name.upper()} socket option.")
+
+
+def _add_option_properties(cls: type) -> None:
+    """Give ``cls`` a property per option name, lower and upper case, where it has no
+    member of that name already (``subscribe`` stays the method)."""
+    for lname, opt in _OPTION_NAMES.items():
+        for name in (lname, lname.upper()):
+            if not hasattr(cls, name):
+                setattr(cls, name, _option_property(name, opt))
+
+
+_add_option_properties(Socket)
+
+
 def _single_message(
     core: SocketBase,
     data: Any,
@@ -1065,8 +1072,18 @@ def _single_message(
     (``routing_id``, or the routing id of a Frame sent); draft arguments on the
     other types are ENOTSUP. Shared by the sync and asyncio front-ends.
     """
+    if core.type == C.RADIO:
+        if routing_id is not None:
+            raise ZMQError(C.ENOTSUP, "routing_id applies to SERVER sockets, not RADIO")
+        if group is None:
+            group = getattr(data, "group", None)
+        g = check_group(b"" if group is None else group)
+        if flags & _SNDMORE or core.sparts:
+            raise ZMQError(C.EINVAL, "RADIO sockets send single-part messages only (no SNDMORE)")
+        data, tracker = _out_part(data, copy, track, threshold)
+        return [g, data], tracker
     if group is not None:
-        raise ZMQError(C.ENOTSUP, "group: RADIO/DISH are not implemented in purezmq yet")
+        raise ZMQError(C.ENOTSUP, f"group= is for RADIO sockets, not {core.type_name}")
     if not core.single_part:
         raise ZMQError(C.ENOTSUP, f"routing_id applies to SERVER sockets, not {core.type_name}")
     if flags & _SNDMORE:

@@ -189,6 +189,43 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
         append(p)
 
 
+# Runs: at least this many like frames in a row are decoded in one go, and
+# only bodies up to this size (bigger ones are few per read anyway).
+_RUN_MIN = 8
+_RUN_MAX_BODY = 16384
+_run_structs: dict[tuple[int, int], Struct] = {}
+
+
+def _take_run(buf: bytes, pos: int, n: int, hlen: int, size: int, out: list[Any]) -> int:
+    """Decode the run of single-frame messages at ``buf[pos]`` whose headers all
+    equal the one there (``hlen`` octets, bodies of ``size``): append them to
+    ``out`` and return the position after the run, or 0 for a run under _RUN_MIN.
+
+    A stream of like messages (same flags and size, the usual bulk flow) has
+    its headers at a fixed stride, so each header octet is checked for the
+    whole run with one strided slice, and the bodies are cut out by
+    ``Struct.iter_unpack``: per-message work in C, not in this loop.
+    """
+    step = hlen + size
+    count = (n - pos) // step
+    end = pos + count * step
+    for j in range(hlen):
+        column = buf[pos + j : end : step]
+        same = len(column) - len(column.lstrip(column[:1]))
+        if same < count:
+            count = same
+            if count < _RUN_MIN:
+                return 0
+            end = pos + count * step
+    st = _run_structs.get((hlen, size))
+    if st is None:
+        if len(_run_structs) >= 512:  # many sizes seen: start over rather than grow
+            _run_structs.clear()
+        st = _run_structs[(hlen, size)] = Struct(f"{hlen}x{size}s")
+    out.extend(map(list, st.iter_unpack(memoryview(buf)[pos:end])))
+    return end
+
+
 class FrameDecoder:
     """Incremental frame decoder: feed buffers, get messages and commands.
 
@@ -295,9 +332,16 @@ class FrameDecoder:
         fast2 = LONG if parts is None else -1
         ap = out.append
         unpack = _unpack_u64
+        runs = True  # look for runs of like frames (``_take_run``) until one is too short
         while pos < n1:
             flags = buf[pos]
             if flags == fast0:
+                if runs and n - pos >= _RUN_MIN * (buf[pos + 1] + 2):
+                    taken = _take_run(buf, pos, n, 2, buf[pos + 1], out)
+                    if taken:
+                        pos = taken
+                        continue
+                    runs = False
                 start = pos + 2
                 pos = start + buf[pos + 1]
                 if pos > n:
@@ -333,6 +377,12 @@ class FrameDecoder:
                 size = unpack(buf, pos + 1)[0]
                 if size > limit:
                     raise self._too_big(size)
+                if runs and size <= _RUN_MAX_BODY and n - pos >= _RUN_MIN * (size + 9):
+                    taken = _take_run(buf, pos, n, 9, size, out)
+                    if taken:
+                        pos = taken
+                        continue
+                    runs = False
                 start = pos + 9
                 end = start + size
                 if end > n:

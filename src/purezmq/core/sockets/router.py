@@ -24,6 +24,7 @@ class Router(SocketBase):
 
     type = C.ROUTER
     type_name = "ROUTER"
+    route_first = True
     recv_routing_id = True
 
     def __init__(self, *args: Any, **kw: Any) -> None:
