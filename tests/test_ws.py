@@ -59,6 +59,35 @@ def message(i: int) -> list[bytes]:
     return [frame(i, j) for j in range(FRAMES)]
 
 
+# -- endpoints ----------------------------------------------------------------------------
+
+
+def test_ws_endpoint_syntax() -> None:
+    from purezmq.transport.endpoint import EndpointError, parse_endpoint, ws_tcp_endpoint
+
+    ep = parse_endpoint("ws://127.0.0.1:5555")
+    assert (ep.host, ep.port, ep.path) == ("127.0.0.1", 5555, "/")
+    ep = parse_endpoint("wss://[::1]:*/a/b?x=1", connect=False)
+    assert (ep.host, ep.port, ep.path, ep.is_wildcard) == ("::1", 0, "/a/b?x=1", True)
+    assert str(ws_tcp_endpoint(ep)) == "tcp://[::1]:*"
+    for text, connect, code in [
+        ("ws://127.0.0.1", None, errno.EINVAL),  # no port (libzmq: EINVAL too)
+        ("ws://127.0.0.1:0?x=1", None, errno.EINVAL),  # libzmq: EINVAL
+        ("ws://h:1/a b", None, errno.EINVAL),  # a space would break the request line
+        ("ws://h:1/\u00e9", None, errno.EINVAL),
+        ("ws://a;b:1", None, errno.EINVAL),
+        ("ws:///p", None, errno.EINVAL),
+        ("ws://*:1", True, errno.EINVAL),
+        ("ws://h:*", True, errno.EINVAL),
+        ("ws://:1", False, errno.ENODEV),
+    ]:
+        with pytest.raises(EndpointError) as info:
+            parse_endpoint(text, connect=connect)
+        assert info.value.errno == code, text
+        assert text in str(info.value)
+    assert zmq.has("WS") and zmq.has("WSS") and zmq.has("ws")
+
+
 # -- the HTTP upgrade (sans-I/O) ----------------------------------------------------------
 
 
@@ -931,7 +960,7 @@ def test_hostile_server(ctx: Any, name: str) -> None:
     try:
         pull = mk(ctx, zmq.PULL)
         pull.bind("ws://127.0.0.1:*")
-        push = mk(ctx, zmq.PUSH, reconnect_ivl=50)
+        push = mk(ctx, zmq.PUSH, reconnect_ivl=50, immediate=1)  # no pipe to the bad one
         mon = push.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
         mon.rcvtimeo = 5000
         push.connect(f"ws://127.0.0.1:{bad.port}/")

@@ -505,6 +505,10 @@ class Socket(Generic[SocketReturnType]):
         """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
         addr, ep = self._endpoint(addr, connect=True)
         core = self._core
+        try:
+            ws = ws_transport.for_connect(ep, core) if ep.transport in ("ws", "wss") else None
+        except EndpointError as e:
+            raise ZMQError(e.errno, str(e)) from None
         rid = bytes(core.options.connect_routing_id or b"")
         if rid:
             core.options.connect_routing_id = b""  # applies to one connect, as libzmq
@@ -515,10 +519,6 @@ class Socket(Generic[SocketReturnType]):
             return _EndpointContext(self, "connect", addr)
         if ep.transport == "udp":
             return self._udp(ep, addr, bind=False)
-        try:
-            ws = ws_transport.for_connect(ep, core) if ep.transport in ("ws", "wss") else None
-        except EndpointError as e:
-            raise ZMQError(e.errno, str(e)) from None
         reactor = self.context._reactor()
         connecter = Connecter(reactor, core, ep, addr, rid, ws)
         core.endpoints.setdefault(addr, []).append(connecter)
