@@ -302,7 +302,10 @@ class ZwsDecoder:
                 self._need = end - n
                 pos = n
                 break
-            self._deliver(opcode, buf[start:end], key, out)
+            if key or opcode != BINARY:
+                self._deliver(opcode, buf[start:end], key, out)
+            else:  # the common unmasked data frame: slice the body out once
+                self._data(buf[start], buf[start + 1 : end], out)
             pos = end
         if pos < n:
             self._tail = buf[pos:]
@@ -331,8 +334,10 @@ class ZwsDecoder:
             out.append((opcode, payload))
             self.saw_command = True
             return
-        flags = payload[0]
-        body = payload[1:]
+        self._data(payload[0], payload[1:], out)
+
+    def _data(self, flags: int, body: bytes, out: list[Any]) -> None:
+        """One complete binary frame: its ZWS flags octet and body."""
         parts = self._parts
         if flags == 0:
             if parts is None:
