@@ -8,8 +8,10 @@ terminated, so nothing (threads, fds, bound ports, ipc files) outlives a test.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from helpers import install_zeromq_js
 
 import purezmq
 
@@ -33,3 +35,10 @@ def lzctx() -> Iterator[object]:
         yield c
     finally:
         c.destroy(linger=0)
+
+
+@pytest.fixture(scope="session")
+def zeromq_dir() -> Path:
+    """node_modules holding npm's zeromq 6 (installed into .cache/npm if missing; skips without
+    node, npm or the registry): the libzmq-with-drafts-and-ws reference peer."""
+    return install_zeromq_js()

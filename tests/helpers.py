@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 
 def mk(ctx: Any, kind: int, *, timeout: int = 2000, **opts: Any) -> Any:
@@ -49,3 +55,102 @@ def run_example(name: str) -> str:
     assert lines and "done" in lines[-1], out.stdout
     assert "Warning" not in out.stderr and "never retrieved" not in out.stderr, out.stderr
     return out.stdout
+
+
+# -- the node reference peer: npm's zeromq 6 (libzmq 4.3.5 with drafts and ws://) ----------
+
+REPO = Path(__file__).resolve().parent.parent
+NPM_CACHE = REPO / ".cache" / "npm"  # git-ignored (.cache/)
+
+
+def install_zeromq_js() -> Path:
+    """node_modules holding npm's zeromq 6, installed into .cache/npm if missing.
+
+    Calls ``pytest.skip`` (saying why) without node, npm or the registry. The
+    ``zeromq_dir`` fixture (conftest.py) runs this once per session.
+    """
+    node = shutil.which("node")
+    npm = shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed for the libzmq draft reference peer (zeromq@6)")
+    modules = NPM_CACHE / "node_modules"
+    probe = [node, "-e", 'process.stdout.write(String(require("zeromq").capability.draft))']
+    env = {**os.environ, "NODE_PATH": str(modules)}
+
+    def works() -> bool:
+        if not (modules / "zeromq").is_dir():
+            return False
+        try:
+            r = subprocess.run(
+                probe, cwd=NPM_CACHE, env=env, capture_output=True, text=True, timeout=60
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        return r.returncode == 0 and r.stdout.strip() == "true"
+
+    if not works():
+        NPM_CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            r = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_CACHE), "zeromq@6"],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.skip("npm install zeromq@6 took more than 300 s (registry unreachable?)")
+        if r.returncode != 0:
+            pytest.skip(f"npm install zeromq@6 failed (registry unavailable?): {r.stderr[-500:]}")
+        if not works():
+            pytest.skip("npm's zeromq@6 installed but does not load with drafts in this node")
+    return modules
+
+
+class NodePeer:
+    """One run of a node peer script (``node SCRIPT ARGS...``); killed in ``close``.
+
+    The script gets the node_modules directory in $ZEROMQ_DIR. With ``bind`` in
+    its arguments its first line out must be ``ENDPOINT <address bound>``
+    (kept in ``endpoint``); its last line ``OK ...`` on success (``result``).
+    """
+
+    def __init__(self, zeromq_dir: Path, script: Path, *args: str) -> None:
+        env = {**os.environ, "ZEROMQ_DIR": str(zeromq_dir)}
+        self.proc = subprocess.Popen(
+            ["node", str(script), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.endpoint = ""
+        if "bind" in args:
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline()  # the script's watchdog bounds this
+            if not line.startswith("ENDPOINT "):
+                self.close()
+                raise AssertionError(f"node peer did not bind: {line!r} {self._stderr()}")
+            self.endpoint = line.split(" ", 1)[1].strip()
+
+    def _stderr(self) -> str:
+        try:
+            _, err = self.proc.communicate(timeout=5)
+        except (subprocess.TimeoutExpired, ValueError):
+            return ""
+        return err or ""
+
+    def result(self, timeout: float = 45) -> str:
+        """The peer's "OK ..." line (fails the test on any other outcome)."""
+        out, err = self.proc.communicate(timeout=timeout)
+        assert self.proc.returncode == 0, f"node peer failed ({self.proc.returncode}): {err}"
+        last = out.strip().splitlines()[-1]
+        assert last.startswith("OK"), out
+        return last[2:].strip()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass

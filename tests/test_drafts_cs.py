@@ -15,110 +15,28 @@ join timeouts, pytest-timeout); no test asserts on durations.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
+import helpers
 import pytest
 from helpers import mk
 
 import purezmq as zmq
 
-REPO = Path(__file__).resolve().parent.parent
-NPM_CACHE = REPO / ".cache" / "npm"
 PEER_JS = Path(__file__).resolve().parent / "drafts_cs_peer.js"
 N = 50  # messages per interop test (the issue asks for at least 50)
 
 
-# -- the node reference peer --------------------------------------------------------------
+# -- the node reference peer (the zeromq_dir fixture is in conftest.py) -------------------
 
 
-@pytest.fixture(scope="session")
-def zeromq_dir() -> Path:
-    """node_modules holding npm's zeromq 6 (installed into .cache/npm if missing)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed for the libzmq draft reference peer (zeromq@6)")
-    modules = NPM_CACHE / "node_modules"
-    probe = [node, "-e", 'process.stdout.write(String(require("zeromq").capability.draft))']
-    env = {**os.environ, "NODE_PATH": str(modules)}
-
-    def works() -> bool:
-        if not (modules / "zeromq").is_dir():
-            return False
-        try:
-            r = subprocess.run(
-                probe, cwd=NPM_CACHE, env=env, capture_output=True, text=True, timeout=60
-            )
-        except subprocess.TimeoutExpired:
-            return False
-        return r.returncode == 0 and r.stdout.strip() == "true"
-
-    if not works():
-        NPM_CACHE.mkdir(parents=True, exist_ok=True)
-        try:
-            r = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_CACHE), "zeromq@6"],
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.skip("npm install zeromq@6 took more than 300 s (registry unreachable?)")
-        if r.returncode != 0:
-            pytest.skip(f"npm install zeromq@6 failed (registry unavailable?): {r.stderr[-500:]}")
-        if not works():
-            pytest.skip("npm's zeromq@6 installed but does not load with drafts in this node")
-    return modules
-
-
-class NodePeer:
+class NodePeer(helpers.NodePeer):
     """One run of drafts_cs_peer.js; killed in ``close`` whatever happened."""
 
     def __init__(self, zeromq_dir: Path, role: str, mode: str, endpoint: str, count: int) -> None:
-        env = {**os.environ, "ZEROMQ_DIR": str(zeromq_dir)}
-        self.proc = subprocess.Popen(
-            ["node", str(PEER_JS), role, mode, endpoint, str(count)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.endpoint = endpoint
-        if mode == "bind":
-            assert self.proc.stdout is not None
-            line = self.proc.stdout.readline()  # the watchdog bounds this (40 s)
-            if not line.startswith("ENDPOINT "):
-                self.close()
-                raise AssertionError(f"node peer did not bind: {line!r} {self._stderr()}")
-            self.endpoint = line.split(" ", 1)[1].strip()
-
-    def _stderr(self) -> str:
-        try:
-            _, err = self.proc.communicate(timeout=5)
-        except (subprocess.TimeoutExpired, ValueError):
-            return ""
-        return err or ""
-
-    def result(self, timeout: float = 45) -> str:
-        """The peer's "OK ..." line (fails the test on any other outcome)."""
-        out, err = self.proc.communicate(timeout=timeout)
-        assert self.proc.returncode == 0, f"node peer failed ({self.proc.returncode}): {err}"
-        last = out.strip().splitlines()[-1]
-        assert last.startswith("OK"), out
-        return last[2:].strip()
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.communicate(timeout=10)
-        except (subprocess.TimeoutExpired, ValueError):
-            pass
+        super().__init__(zeromq_dir, PEER_JS, role, mode, endpoint, str(count))
 
 
 def _endpoint(transport: str, tmp_path: Path) -> str:

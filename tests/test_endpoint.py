@@ -158,7 +158,7 @@ BAD = [
     ("epgm://eth0;239.192.1.1:5555", None, errno.EPROTONOSUPPORT),
     ("norm://1", None, errno.EPROTONOSUPPORT),
     ("vmci://1:2", None, errno.EPROTONOSUPPORT),
-    ("ws://127.0.0.1:5555", None, errno.EPROTONOSUPPORT),
+    ("vsock://1:2", None, errno.EPROTONOSUPPORT),
     ("foo://bar", None, errno.EPROTONOSUPPORT),
     ("TCP://127.0.0.1:5555", None, errno.EPROTONOSUPPORT),
     ("tcp://127.0.0.1", None, errno.EINVAL),

@@ -29,6 +29,7 @@ from purezmq.sugar.frame import (
 )
 from purezmq.sugar.monitor import Monitor
 from purezmq.transport import udp
+from purezmq.transport import ws as ws_transport
 from purezmq.transport.connecter import Connecter
 from purezmq.transport.endpoint import EndpointError, bind_socket, parse_endpoint
 from purezmq.transport.inproc import InprocPeer
@@ -451,6 +452,7 @@ class Socket(Generic[SocketReturnType]):
             return self._udp(ep, addr, bind=True)
         opts = core.options
         try:
+            ws = ws_transport.for_bind(ep, core) if ep.transport in ("ws", "wss") else None
             os_sock, resolved = bind_socket(
                 ep,
                 ipv6=bool(opts.ipv6),
@@ -463,7 +465,7 @@ class Socket(Generic[SocketReturnType]):
         except EndpointError as e:
             raise ZMQError(e.errno, str(e)) from None
         reactor = self.context._reactor()
-        listener = Listener(reactor, core, os_sock, resolved)
+        listener = Listener(reactor, core, os_sock, resolved, ws)
         core.endpoints.setdefault(resolved, []).append(listener)
         if addr != resolved:
             core.endpoints.setdefault(addr, []).append(listener)
@@ -501,6 +503,10 @@ class Socket(Generic[SocketReturnType]):
         """Connect to ``addr``; reconnects automatically, sends queue meanwhile."""
         addr, ep = self._endpoint(addr, connect=True)
         core = self._core
+        try:
+            ws = ws_transport.for_connect(ep, core) if ep.transport in ("ws", "wss") else None
+        except EndpointError as e:
+            raise ZMQError(e.errno, str(e)) from None
         rid = bytes(core.options.connect_routing_id or b"")
         if rid:
             core.options.connect_routing_id = b""  # applies to one connect, as libzmq
@@ -512,7 +518,7 @@ class Socket(Generic[SocketReturnType]):
         if ep.transport == "udp":
             return self._udp(ep, addr, bind=False)
         reactor = self.context._reactor()
-        connecter = Connecter(reactor, core, ep, addr, rid)
+        connecter = Connecter(reactor, core, ep, addr, rid, ws)
         core.endpoints.setdefault(addr, []).append(connecter)
         core.last_endpoint = addr
         reactor.call(connecter.start)

@@ -65,6 +65,11 @@ _CAPABILITIES = {
     "norm": False,
     "gssapi": False,
     "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, DGRAM (not PEER/CHANNEL)
+    # ws:// and wss:// (transport/ws.py). libzmq 4.3.5 answers "WS"/"WSS"; both cases here.
+    "WS": True,
+    "WSS": True,
+    "ws": True,
+    "wss": True,
 }
 
 

@@ -1,4 +1,5 @@
-"""Connect side of tcp/ipc: connect, reconnect with back-off, keep the pipe.
+"""Connect side of tcp/ipc (and ws/wss, tcp underneath): connect, reconnect with
+back-off, keep the pipe.
 
 Unless IMMEDIATE is set (or the socket identifies peers by routing id, like
 ROUTER), the pipe exists from ``connect()`` on and survives reconnects, so
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
     from purezmq.core.socketbase import SocketBase
     from purezmq.runtime.iothread import Reactor
+    from purezmq.transport.ws import WsTransport
     from purezmq.zmtp import HandshakeComplete
 
 log = logging.getLogger("purezmq")
@@ -38,6 +40,7 @@ class Connecter:
         ep: E.Endpoint,
         endpoint: str,
         routing_id: bytes = b"",
+        ws: WsTransport | None = None,
     ) -> None:
         self.reactor = reactor
         self.loop = reactor.loop
@@ -45,6 +48,7 @@ class Connecter:
         self.ep = ep
         self.endpoint = endpoint
         self.routing_id = routing_id  # CONNECT_ROUTING_ID given for this peer
+        self.ws = ws  # ws:// or wss://: the engine speaks ZWS (transport/ws.py)
         self.pipe: Pipe | None = None
         self.engine: StreamEngine | None = None
         self.pending: socket.socket | None = None  # connect in progress
@@ -166,7 +170,9 @@ class Connecter:
         self.pending = None
         self.sock.event(C.EVENT_CONNECTED, s.fileno(), self.endpoint)
         self.ivl = self.sock.options.reconnect_ivl
-        engine = StreamEngine(self.reactor, self.sock, s, self, self.endpoint, E.peer_address(s))
+        engine = StreamEngine(
+            self.reactor, self.sock, s, self, self.endpoint, E.peer_address(s), ws=self.ws
+        )
         engine.closing = self.closing
         self.engine = engine
         engine.start()

@@ -1,4 +1,4 @@
-"""Endpoint parsing and creation of configured non-blocking OS sockets (tcp, ipc).
+"""Endpoint parsing and creation of configured non-blocking OS sockets (tcp, ipc, ws).
 
 Rules this module keeps:
 
@@ -19,6 +19,13 @@ endpoint string libzmq would report as ``LAST_ENDPOINT``. ``connect_socket``
 resolves the peer (possibly DNS: it can block, see ``needs_resolution`` and
 ``resolve_connect_address``) and starts a non-blocking connect; the caller
 waits for writability and reads :func:`connect_error`.
+
+``ws://host:port[/path]`` and ``wss://...`` are tcp underneath: their host
+and port follow tcp's rules exactly (``ws_tcp_endpoint`` gives the tcp
+endpoint), the path defaults to ``/`` and is the request target of the HTTP
+upgrade (transport/ws.py). libzmq 4.3.5 accepts a path of one segment only
+(it splits at the last ``/``); any path of visible ASCII is accepted here.
+``LAST_ENDPOINT`` keeps the path, as libzmq's: ``ws://127.0.0.1:5555/``.
 
 The ZMQ_IPV6 option shapes tcp addresses exactly as in libzmq: with it off,
 only IPv4 is used (an IPv6 literal fails with ENODEV on bind); with it on,
@@ -60,10 +67,14 @@ __all__ = [
     "format_tcp_endpoint",
     "format_ipc_endpoint",
     "sockname_endpoint",
+    "ws_tcp_endpoint",
 ]
 
-#: Transports this module (tcp, ipc), transport/inproc.py and transport/udp.py implement.
-SUPPORTED_TRANSPORTS: frozenset[str] = frozenset({"tcp", "ipc", "inproc", "udp"})
+#: Transports this module (tcp, ipc; ws and wss over tcp), transport/inproc.py and
+#: transport/udp.py implement.
+SUPPORTED_TRANSPORTS: frozenset[str] = frozenset({"tcp", "ipc", "inproc", "udp", "ws", "wss"})
+#: The WebSocket transports (transport/ws.py): tcp underneath.
+WS_TRANSPORTS: frozenset[str] = frozenset({"ws", "wss"})
 #: Transports libzmq knows; all but the supported ones give EPROTONOSUPPORT.
 KNOWN_TRANSPORTS: frozenset[str] = frozenset(
     {"tcp", "ipc", "inproc", "pgm", "epgm", "norm", "udp", "vmci", "tipc", "vsock", "ws", "wss"}
@@ -110,7 +121,8 @@ class Endpoint:
     ``source_host``/``source_port`` hold the ``tcp://src;host:port`` source
     (``source_host == ""`` when absent). ipc: ``path`` is the filesystem path,
     the abstract name without ``@`` (``abstract=True``), or ``"*"``.
-    inproc: the name is ``address``.
+    inproc: the name is ``address``. ws/wss: ``host``/``port`` as tcp,
+    ``path`` the URL path (``/`` when absent).
     """
 
     transport: str
@@ -133,7 +145,7 @@ class Endpoint:
     @property
     def is_wildcard(self) -> bool:
         """True if binding picks something: tcp host ``*`` or port ``*``/0, ``ipc://*``."""
-        if self.transport == "tcp":
+        if self.transport == "tcp" or self.transport in WS_TRANSPORTS:
             return self.host == "*" or self.port == 0
         if self.transport == "ipc":
             return self.path == "*" and not self.abstract
@@ -179,6 +191,8 @@ def parse_endpoint(text: str, *, connect: bool | None = None) -> Endpoint:
         ep = _parse_ipc(text, address)
     elif transport == "udp":
         ep = _parse_udp(text, address)
+    elif transport in WS_TRANSPORTS:
+        ep = _parse_ws(text, transport, address)
     else:
         ep = Endpoint("inproc", address)
     if connect is True:
@@ -250,6 +264,29 @@ def _parse_udp(text: str, address: str) -> Endpoint:
     return Endpoint("udp", address, host=host, port=_parse_port(port_text, text), source_host=iface)
 
 
+def _parse_ws(text: str, transport: str, address: str) -> Endpoint:
+    """ws/wss: ``host:port`` as tcp (no ``src;`` part), then an optional ``/path``."""
+    hostport, slash, rest = address.partition("/")
+    path = "/" + rest if slash else "/"
+    bad = next((c for c in path if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise _err(_errno.EINVAL, f"invalid character {bad!r} in the path of endpoint {text!r}")
+    if ";" in hostport:
+        raise _err(_errno.EINVAL, f"{transport}:// has no source address (';') in {text!r}")
+    if not hostport:
+        raise _err(_errno.EINVAL, f"missing host:port in endpoint {text!r}")
+    host, port_text = _split_host_port(hostport, text)
+    return Endpoint(transport, address, host=host, port=_parse_port(port_text, text), path=path)
+
+
+def ws_tcp_endpoint(ep: Endpoint) -> Endpoint:
+    """The tcp endpoint under a ws/wss one (the same ``ep`` for any other)."""
+    if ep.transport not in WS_TRANSPORTS:
+        return ep
+    hostport = ep.address.partition("/")[0]
+    return Endpoint("tcp", hostport, host=ep.host, port=ep.port)
+
+
 def _parse_ipc(text: str, address: str) -> Endpoint:
     if _LINUX and address.startswith("@"):
         name = address[1:]
@@ -260,13 +297,15 @@ def _parse_ipc(text: str, address: str) -> Endpoint:
 
 
 def _check_bind(ep: Endpoint) -> None:
-    if ep.transport == "tcp":
+    if ep.transport == "tcp" or ep.transport in WS_TRANSPORTS:
         if not ep.host:
             raise _err(_errno.ENODEV, f"no interface or address before ':' in endpoint {str(ep)!r}")
 
 
 def _check_connect(ep: Endpoint) -> None:
     text = str(ep)
+    if ep.transport in WS_TRANSPORTS:
+        ep = ws_tcp_endpoint(ep)
     if ep.transport == "tcp":
         if ep.host == "*":
             raise _err(_errno.EINVAL, f"wildcard host '*' is only valid for bind: {text!r}")
@@ -719,6 +758,17 @@ def bind_socket(
     _check_bind(ep)
     if ep.transport == "ipc":
         return _bind_ipc(ep, backlog, sndbuf, rcvbuf)
+    if ep.transport in WS_TRANSPORTS:
+        sock, last = bind_socket(
+            ws_tcp_endpoint(ep),
+            ipv6=ipv6,
+            backlog=backlog,
+            sndbuf=sndbuf,
+            rcvbuf=rcvbuf,
+            tos=tos,
+            bindtodevice=bindtodevice,
+        )
+        return sock, f"{ep.transport}://{last.partition('://')[2]}{ep.path}"
     if ep.transport != "tcp":
         raise _err(_errno.EPROTONOSUPPORT, f"bind_socket handles tcp and ipc only: {str(ep)!r}")
     text = str(ep)
@@ -762,6 +812,7 @@ def bind_socket(
 
 def needs_resolution(ep: Endpoint) -> bool:
     """True if connecting to ``ep`` may do a (blocking) DNS lookup."""
+    ep = ws_tcp_endpoint(ep)
     return ep.transport == "tcp" and ep.host != "localhost" and _numeric_address(ep.host) is None
 
 
@@ -771,8 +822,9 @@ def resolve_connect_address(ep: Endpoint, *, ipv6: bool = False) -> tuple[int, A
     With ``ipv6`` off only IPv4 addresses are considered; with it on, the
     system's preferred order (getaddrinfo) decides. Failure: EINVAL, as libzmq.
     """
-    text = str(ep)
     _check_connect(ep)
+    ep = ws_tcp_endpoint(ep)
+    text = str(ep)
     if ep.transport == "ipc":
         _require_af_unix(text)
         return socket.AF_UNIX, _ipc_sockaddr(ep.path, ep.abstract, text)
@@ -819,6 +871,7 @@ def connect_socket(
     """
     text = str(ep)
     family, sockaddr = address if address is not None else resolve_connect_address(ep, ipv6=ipv6)
+    ep = ws_tcp_endpoint(ep)
     try:
         sock = socket.socket(family, socket.SOCK_STREAM)
     except OSError as e:

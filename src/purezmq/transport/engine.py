@@ -1,5 +1,9 @@
 """StreamEngine: couples a non-blocking OS socket, a ZmtpConnection and a pipe.
 
+The connection is ZMTP's for tcp/ipc, a ZwsConnection (the same interface,
+ZMTP's mechanisms, WebSocket framing, TLS for wss) for ws/wss: see
+transport/ws.py. Nothing below depends on which.
+
 Rules this module keeps:
 
 - Everything here runs on the reactor's loop, except ``kick`` and
@@ -46,6 +50,7 @@ from purezmq.zmtp import (
     HandshakeComplete,
     Join,
     Leave,
+    PeerClosed,
     Ping,
     ProtocolError,
     ZapRequest,
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
     from purezmq.core.socketbase import SocketBase
     from purezmq.runtime.iothread import Reactor
+    from purezmq.transport.ws import WsTransport
 
 log = logging.getLogger("purezmq")
 
@@ -107,7 +113,7 @@ class EngineHost(Protocol):
 
 
 class StreamEngine:
-    """One ZMTP connection over tcp or ipc."""
+    """One ZMTP connection over tcp or ipc (or ZWS over tcp: ws, wss)."""
 
     def __init__(
         self,
@@ -118,6 +124,7 @@ class StreamEngine:
         endpoint: str,
         peer_address: str = "",
         as_server: bool = False,
+        ws: WsTransport | None = None,
     ) -> None:
         self.reactor = reactor
         self.loop = reactor.loop
@@ -134,6 +141,10 @@ class StreamEngine:
             self.remote_uri = E.peername_endpoint(os_sock) if as_server else endpoint
         except OSError:
             self.local_uri, self.remote_uri = "", endpoint
+        if ws is not None:
+            scheme = ws.scheme + "://"
+            self.local_uri = self.local_uri.replace("tcp://", scheme, 1)
+            self.remote_uri = self.remote_uri.replace("tcp://", scheme, 1)
         opts = sock.options
         # STREAM sockets speak no ZMTP: raw bytes both ways (zmtp/raw.py).
         self.raw = sock.type == C.STREAM
@@ -142,6 +153,8 @@ class StreamEngine:
             # Duck-typed: it has every member the engine uses on a STREAM
             # connection (no ZAP, no subscriptions there).
             self.conn = RawConnection()  # type: ignore[assignment]
+        elif ws is not None:
+            self.conn = ws.connection(sock, as_server)
         else:
             mechanism, as_server = security.build_mechanism(sock, as_server)
             self.conn = ZmtpConnection(
@@ -336,7 +349,7 @@ class StreamEngine:
                 error: str | None = str(e)
             else:
                 error = None
-                if self.conn.out:  # handshake replies, PONG
+                if self.conn.has_data_to_send:  # handshake replies, PONG
                     self._flush_locked()
         if error is not None:
             self._protocol_error(error)
@@ -440,7 +453,7 @@ class StreamEngine:
                     self.direct_ok = False
                     self.reactor.call(self._protocol_error, str(e))
                     return
-                if self.conn.out:  # PONG
+                if self.conn.has_data_to_send:  # PONG
                     self._flush_locked()
             if msgs:
                 pipe = self.pipe
@@ -530,6 +543,10 @@ class StreamEngine:
                 if pipe is not None and self.sock.type == C.RADIO and not self.closing:
                     tag = b"J" if isinstance(ev, Join) else b"L"
                     pipe.push([[tag + bytes(ev.group)]])
+            elif isinstance(ev, PeerClosed):
+                # ws: the peer closed the WebSocket; our echo of its close frame is written.
+                self._fail(f"closed by the peer (WebSocket close {ev.code})")
+                return
             elif isinstance(ev, ErrorReceived):
                 log.warning("purezmq: peer %s sent ERROR: %r", self.peer_address, ev.reason)
                 self.close()
@@ -591,7 +608,7 @@ class StreamEngine:
                 error: str | None = str(e)
             else:
                 error = None
-                if self.conn.out:  # handshake replies, PONG
+                if self.conn.has_data_to_send:  # handshake replies, PONG
                     self._flush_locked()
         if error is not None:
             self._protocol_error(error)

@@ -1,4 +1,5 @@
-"""Bind side of tcp/ipc: accept connections, one engine and one pipe each.
+"""Bind side of tcp/ipc (and ws/wss, tcp underneath): accept connections, one
+engine and one pipe each.
 
 A pipe is created when a connection completes its handshake and torn down
 when the connection ends (messages queued for it are dropped, as in libzmq).
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
     from purezmq.core.socketbase import SocketBase
     from purezmq.runtime.iothread import Reactor
+    from purezmq.transport.ws import WsTransport
     from purezmq.zmtp import HandshakeComplete
 
 log = logging.getLogger("purezmq")
@@ -28,13 +30,19 @@ class Listener:
     """A listening OS socket on the reactor's loop."""
 
     def __init__(
-        self, reactor: Reactor, sock: SocketBase, os_sock: socket.socket, endpoint: str
+        self,
+        reactor: Reactor,
+        sock: SocketBase,
+        os_sock: socket.socket,
+        endpoint: str,
+        ws: WsTransport | None = None,
     ) -> None:
         self.reactor = reactor
         self.loop = reactor.loop
         self.sock = sock
         self.os_sock = os_sock
         self.endpoint = endpoint
+        self.ws = ws  # ws:// or wss://: the engines speak ZWS (transport/ws.py)
         self.engines: set[StreamEngine] = set()
         self.closed = False
 
@@ -76,6 +84,7 @@ class Listener:
                 self.endpoint,
                 E.peer_address(conn),
                 as_server=True,
+                ws=self.ws,
             )
             self.engines.add(engine)
             self.sock.engine_started(engine)

@@ -7,6 +7,9 @@ bytes.
 
 - ``ZmtpConnection`` -- one peer connection: greeting, security handshake,
   framing, commands. Start here.
+- ``ZwsConnection`` -- the same over WebSocket (RFC 45 ZWS 2.0: HTTP upgrade,
+  ZWS frames, optional TLS through ``TlsLayer``); its codec and upgrade in
+  ``ws_frames`` and ``ws_upgrade``.
 - ``FrameDecoder`` / ``encode_message(s)`` / ``encode_messages_iov`` -- the
   frame codec on its own.
 - Events (``HandshakeComplete``, ``Ping``, ``Pong``, ``ErrorReceived``,
@@ -28,6 +31,7 @@ from .events import (
     HandshakeComplete,
     Join,
     Leave,
+    PeerClosed,
     Ping,
     Pong,
     ZapRequest,
@@ -41,6 +45,8 @@ from .frames import (
 )
 from .greeting import ZMTP_VERSION, Greeting, GreetingParser, build_greeting
 from .mechanisms import Mechanism, NullMechanism
+from .tls import TlsLayer
+from .ws_connection import ZwsConnection
 
 __all__ = [
     "COMPATIBLE_PEERS",
@@ -59,11 +65,14 @@ __all__ = [
     "Mechanism",
     "Metadata",
     "NullMechanism",
+    "PeerClosed",
     "Ping",
     "Pong",
     "ProtocolError",
+    "TlsLayer",
     "ZapRequest",
     "ZmtpConnection",
+    "ZwsConnection",
     "build_greeting",
     "encode_message",
     "encode_messages",

@@ -106,6 +106,9 @@ Message = list[bytes]
 class ZmtpConnection:
     """The ZMTP protocol state of one connection to one peer (sans-I/O)."""
 
+    #: SUBSCRIBE/CANCEL go out as commands to a 3.1 peer (ZWS sends messages).
+    _subs_as_commands = True
+
     def __init__(
         self,
         *,
@@ -177,6 +180,12 @@ class ZmtpConnection:
             )
         ]
         self._deferred: list[Callable[[], None]] = []
+        # The framing: ZMTP's here; a subclass speaking another framing
+        # (zmtp/ws_connection.py: ZWS over WebSocket) swaps these.
+        self._encode_iov: Callable[[Iterable[Sequence[Buffer]], int], list[Buffer]] = (
+            encode_messages_iov
+        )
+        self._encode_command: Callable[[Buffer], Buffer] = encode_command
         self._fast_recv = False
         self._fast_send = False
         self._translate_subs = False
@@ -368,14 +377,14 @@ class ZmtpConnection:
                     "peer's Identity property exceeds 255 octets", errors.INVALID_METADATA
                 )
         except ProtocolError as exc:
-            self.out.append(encode_command(encode_error(str(exc))))
+            self.out.append(self._encode_command(encode_error(str(exc))))
             raise
 
     def _sync_mechanism(self) -> None:
         """Collect the mechanism's output, events and state changes."""
         mech = self.mechanism
         if mech.outgoing:
-            self.out.extend(map(encode_command, mech.outgoing))
+            self.out.extend(map(self._encode_command, mech.outgoing))
             mech.outgoing.clear()
         if mech.events:
             self.events.extend(mech.events)
@@ -391,11 +400,14 @@ class ZmtpConnection:
         props = mech.peer_properties
         version = self.peer_version or ZMTP_VERSION
         self.peer_metadata = props
-        self.peer_socket_type = props["Socket-Type"].decode("ascii")
+        # (No Socket-Type only where no mechanism ran: ZWS2.0 without one.)
+        self.peer_socket_type = props.get("Socket-Type", b"").decode("ascii")
         self.peer_routing_id = props.get("Identity", b"")
         self.handshake_complete = True
         plain = not mech.transforms_traffic
-        self._translate_subs = self.socket_type in _SUBSCRIBERS and version >= (3, 1)
+        self._translate_subs = (
+            self._subs_as_commands and self.socket_type in _SUBSCRIBERS and version >= (3, 1)
+        )
         self._fast_recv = plain
         self._fast_send = plain and not self._translate_subs
         self.events.append(
@@ -457,7 +469,7 @@ class ZmtpConnection:
     def send_messages(self, msgs: Iterable[Sequence[Buffer]]) -> None:
         """Queue many messages; they are encoded as one batch."""
         if self._fast_send:
-            iov = encode_messages_iov(msgs, self._copy_threshold)
+            iov = self._encode_iov(msgs, self._copy_threshold)
             if self.out:
                 self.out += iov
             else:
@@ -476,7 +488,7 @@ class ZmtpConnection:
             return
         out = self.out
         if self.mechanism.transforms_traffic:
-            wrap = self.mechanism.wrap
+            wrap = self._wrap
             for msg in msgs:
                 if not msg:
                     raise ValueError("cannot send a message with no frames")
@@ -490,14 +502,18 @@ class ZmtpConnection:
                 topic = msg[0][1:]
                 self._queue_command(encode_subscribe(topic) if msg[0][0] else encode_cancel(topic))
             else:
-                out.extend(encode_messages_iov((msg,), self._copy_threshold))
+                out.extend(self._encode_iov((msg,), self._copy_threshold))
+
+    def _wrap(self, flags: int, payload: Buffer) -> Buffer:
+        """One frame through a traffic-transforming mechanism, framed for the wire."""
+        return self.mechanism.wrap(flags, payload)
 
     def _queue_command(self, body: bytes) -> None:
         """Queue a command body after the handshake (wrapped if needed)."""
         if self.mechanism.transforms_traffic:
-            self.out.append(self.mechanism.wrap(COMMAND, body))
+            self.out.append(self._wrap(COMMAND, body))
         else:
-            self.out.append(encode_command(body))
+            self.out.append(self._encode_command(body))
 
     def _after_handshake(self, action: Callable[[], None]) -> bool:
         """Hold ``action`` until the handshake completes; True if held or dropped."""
@@ -514,7 +530,7 @@ class ZmtpConnection:
         if self._after_handshake(lambda: self.send_subscribe(topic)):
             return
         if self.peer_version == (3, 0):
-            self.out.extend(encode_messages_iov(([b"\x01" + topic],)))
+            self.out.extend(self._encode_iov(([b"\x01" + topic],), self._copy_threshold))
         else:
             self._queue_command(encode_subscribe(topic))
 
@@ -524,7 +540,7 @@ class ZmtpConnection:
         if self._after_handshake(lambda: self.send_cancel(topic)):
             return
         if self.peer_version == (3, 0):
-            self.out.extend(encode_messages_iov(([b"\x00" + topic],)))
+            self.out.extend(self._encode_iov(([b"\x00" + topic],), self._copy_threshold))
         else:
             self._queue_command(encode_cancel(topic))
 
@@ -561,7 +577,7 @@ class ZmtpConnection:
         """Send ERROR (fatal, meant for the handshake) and finish the connection."""
         if self.finished:
             return
-        self.out.append(encode_command(encode_error(reason)))
+        self.out.append(self._encode_command(encode_error(reason)))
         self._finish()
 
     def __repr__(self) -> str:

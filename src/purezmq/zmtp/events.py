@@ -10,7 +10,7 @@ Rules this module keeps:
   CANCEL commands are returned as messages too (``b"\\x01" + topic`` /
   ``b"\\x00" + topic``), which keeps them ordered with other messages.
 - An event after which the connection is over (``ErrorReceived``,
-  ``AuthenticationFailed``) says so in its docstring; the caller then
+  ``AuthenticationFailed``, ``PeerClosed``) says so in its docstring; the caller then
   flushes ``data_to_send()`` if it likes and closes the transport.
 """
 
@@ -27,6 +27,7 @@ __all__ = [
     "HandshakeComplete",
     "Join",
     "Leave",
+    "PeerClosed",
     "Ping",
     "Pong",
     "ZapRequest",
@@ -125,3 +126,16 @@ class Leave(Event):
     """A DISH peer left ``group`` (LEAVE command)."""
 
     group: bytes
+
+
+@dataclass(frozen=True, eq=True)
+class PeerClosed(Event):
+    """The peer closed a ZWS connection (WebSocket close frame); the connection is finished.
+
+    The close frame echoing ``code`` is queued for the peer (RFC 6455 5.5.1);
+    the caller flushes it and closes the transport. ``code`` is 1005 when the
+    peer's frame carried none.
+    """
+
+    code: int
+    reason: bytes

@@ -38,6 +38,10 @@ class RawConnection:
         """What was read, as one message (never raises: any bytes are valid)."""
         return [[bytes(data)]] if data else []
 
+    @property
+    def has_data_to_send(self) -> bool:
+        return bool(self.out)
+
     def data_to_send(self) -> bytes:
         out, self.out = self.out, []
         return b"".join(out)

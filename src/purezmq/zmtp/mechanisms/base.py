@@ -190,6 +190,10 @@ class Mechanism:
         """Return the wire bytes carrying one frame (flags: MORE/COMMAND)."""
         raise NotImplementedError(f"{type(self).__name__} does not transform traffic")
 
+    def wrap_body(self, flags: int, payload: Buffer) -> bytes:
+        """Return the command body carrying one frame (framing left to the caller)."""
+        raise NotImplementedError(f"{type(self).__name__} does not transform traffic")
+
     def unwrap(self, body: bytes) -> tuple[int, bytes]:
         """Return ``(flags, payload)`` carried by a received command body."""
         raise NotImplementedError(f"{type(self).__name__} does not transform traffic")

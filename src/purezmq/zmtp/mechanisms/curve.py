@@ -473,17 +473,26 @@ class CurveMechanism(Mechanism):
 
     def wrap(self, flags: int, payload: Buffer) -> bytes:
         """One frame -> a MESSAGE command frame (header included)."""
+        short, box = self._seal_frame(flags, payload)
+        # libzmq sends MESSAGE in a plain data frame (flags 0) and accepts either.
+        size = 16 + len(box)
+        header = bytes((0, size)) if size < 256 else b"\x02" + size.to_bytes(8, "big")
+        return b"".join((header, _MESSAGE, short, box))
+
+    def wrap_body(self, flags: int, payload: Buffer) -> bytes:
+        """One frame -> the body of its MESSAGE command (for framings other than ZMTP's)."""
+        short, box = self._seal_frame(flags, payload)
+        return b"".join((_MESSAGE, short, box))
+
+    def _seal_frame(self, flags: int, payload: Buffer) -> tuple[bytes, bytes]:
+        """The short nonce and the box of one outgoing frame."""
         n = self._nonce
         if n >= _MAX_NONCE:
             raise ProtocolError("CURVE short nonce exhausted: reconnect")
         self._nonce = n + 1
         short = _pack_nonce(n)
         plain = _FLAG_BYTES[(flags & MORE) | ((flags & COMMAND) >> 1)] + payload
-        box = self._seal(plain, self._tx_prefix + short, self._key)
-        # libzmq sends MESSAGE in a plain data frame (flags 0) and accepts either.
-        size = 16 + len(box)
-        header = bytes((0, size)) if size < 256 else b"\x02" + size.to_bytes(8, "big")
-        return b"".join((header, _MESSAGE, short, box))
+        return short, self._seal(plain, self._tx_prefix + short, self._key)
 
     def unwrap(self, body: bytes) -> tuple[int, bytes]:
         """A MESSAGE command body -> ``(flags, payload)``; ProtocolError if bad."""
