@@ -520,6 +520,27 @@ class Socket(Generic[SocketReturnType]):
         reactor.call(connecter.start)
         return _EndpointContext(self, "connect", addr)
 
+    def connect_peer(self, addr: str) -> int:
+        """PEER only: connect to ``addr`` and return the routing id of that peer.
+
+        The id is valid at once (messages sent to it queue until the connection
+        is up) and stays the same across reconnects, as ``zmq_connect_peer``'s.
+        ENOTSUP on other socket types, EFAULT with IMMEDIATE set (there is no
+        pipe, hence no id, until a connection is made), as in libzmq.
+        """
+        core = self._core
+        if core.type != C.PEER:
+            raise ZMQError(C.ENOTSUP, f"connect_peer() is for PEER sockets, not {core.type_name}")
+        with core.guard():
+            if core.options.immediate:
+                raise ZMQError(C.EFAULT, "connect_peer() cannot work with IMMEDIATE set")
+            addr, ep = self._endpoint(addr, connect=True)
+            if ep.transport == "udp":
+                raise ZMQError(C.ENOCOMPATPROTO, "PEER sockets do not speak udp://")
+            core.last_attached_rid = 0  # type: ignore[attr-defined]
+            self._connect(addr)
+            return int(core.last_attached_rid)  # type: ignore[attr-defined]
+
     def _udp(self: _S, ep: Any, addr: str, bind: bool) -> _EndpointContext[_S]:
         """bind/connect on udp:// (transport/udp.py): one engine, its pipe attached now."""
         core = self._core
@@ -1068,7 +1089,9 @@ def _single_message(
     if group is not None:
         raise ZMQError(C.ENOTSUP, "group: RADIO/DISH are not implemented in purezmq yet")
     if not core.single_part:
-        raise ZMQError(C.ENOTSUP, f"routing_id applies to SERVER sockets, not {core.type_name}")
+        raise ZMQError(
+            C.ENOTSUP, f"routing_id applies to SERVER and PEER sockets, not {core.type_name}"
+        )
     if flags & _SNDMORE:
         raise ZMQError(
             C.EINVAL, f"{core.type_name} sockets send single-part messages only (no SNDMORE)"
@@ -1078,16 +1101,17 @@ def _single_message(
     tracker = None
     if type(data) is not bytes or not copy or track:
         data, tracker = _out_part(data, copy, track, threshold)
-    if core.type == C.SERVER:
-        return [_check_routing_id(routing_id), data], tracker
+    if core.type == C.SERVER or core.type == C.PEER:
+        return [_check_routing_id(routing_id, core.type_name), data], tracker
     return [data], tracker
 
 
-def _check_routing_id(rid: Any) -> int:
-    """A SERVER's destination: a 32-bit int other than 0 (EINVAL, as zmq_msg_set_routing_id)."""
+def _check_routing_id(rid: Any, who: str = "SERVER") -> int:
+    """A SERVER's or PEER's destination: a 32-bit int other than 0 (EINVAL, as
+    zmq_msg_set_routing_id); none at all is EHOSTUNREACH, as libzmq's."""
     if rid is None:
         raise ZMQError(
-            C.EHOSTUNREACH, "SERVER send needs routing_id= (or a received Frame to reply with)"
+            C.EHOSTUNREACH, f"{who} send needs routing_id= (or a received Frame to reply with)"
         )
     try:
         rid = int(rid)

@@ -64,7 +64,7 @@ _CAPABILITIES = {
     "tipc": False,
     "norm": False,
     "gssapi": False,
-    "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, DGRAM (not PEER/CHANNEL)
+    "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, PEER, CHANNEL, DGRAM
 }
 
 
