@@ -50,7 +50,16 @@ _SNDMORE = int(C.SNDMORE)
 _RADIO = int(C.RADIO)
 
 # Options the socket answers itself rather than the option table.
-_DYNAMIC = {C.TYPE, C.RCVMORE, C.EVENTS, C.FD, C.LAST_ENDPOINT, C.MECHANISM, C.THREAD_SAFE}
+_DYNAMIC = {
+    C.TYPE,
+    C.RCVMORE,
+    C.EVENTS,
+    C.FD,
+    C.LAST_ENDPOINT,
+    C.MECHANISM,
+    C.THREAD_SAFE,
+    C.TOPICS_COUNT,
+}
 # Aliases too (IDENTITY, CONNECT_RID...): pyzmq resolves attribute names by constant name.
 _OPTION_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 
@@ -360,6 +369,11 @@ class Socket(Generic[SocketReturnType]):
                 return C.SecurityMechanism(int(core.options.get(opt)))  # type: ignore[call-overload]
             if opt == C.THREAD_SAFE:
                 return int(core.thread_safe)
+            if opt == C.TOPICS_COUNT:
+                core.options.spec(opt)  # EINVAL on the types without subscriptions
+                with core.guard():
+                    core.process_commands()  # subscriptions the I/O thread passed on
+                    return int(core.topics_count())  # type: ignore[attr-defined]
             return 0
         if opt == C.HWM:
             return self.get_hwm()
