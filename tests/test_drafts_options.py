@@ -287,7 +287,7 @@ def test_reconnect_stop_handshake_failed(ctx: zmq.Context) -> None:
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
-    ep = "tcp://127.0.0.1:%d" % srv.getsockname()[1]
+    ep = f"tcp://127.0.0.1:{srv.getsockname()[1]}"
     accepted: list[socket.socket] = []
 
     def garbage() -> None:
@@ -318,7 +318,7 @@ def test_reconnect_stop_after_disconnect(ctx: zmq.Context) -> None:
     """disconnect() with messages queued: the endpoint stops at once, no retries."""
     port_holder = socket.socket()
     port_holder.bind(("127.0.0.1", 0))  # bound, never listening: connects are refused
-    ep = "tcp://127.0.0.1:%d" % port_holder.getsockname()[1]
+    ep = f"tcp://127.0.0.1:{port_holder.getsockname()[1]}"
     try:
         d = mk(ctx, zmq.DEALER, reconnect_ivl=10, linger=5000)
         d.reconnect_stop = zmq.RECONNECT_STOP_AFTER_DISCONNECT

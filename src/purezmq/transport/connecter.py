@@ -18,12 +18,12 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
-from purezmq.transport import endpoint as E
 from purezmq.error import ZMQError
-from purezmq.transport.engine import StreamEngine
-from purezmq.transport.socks import Socks5Client, SocksError
+from purezmq.transport import endpoint as E
 from purezmq.transport import session
+from purezmq.transport.engine import StreamEngine
 from purezmq.transport.session import describe_peer, new_pipe
+from purezmq.transport.socks import Socks5Client, SocksError
 
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe

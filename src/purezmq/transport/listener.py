@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from purezmq import constants as C
 from purezmq.transport import endpoint as E
-from purezmq.transport.engine import StreamEngine
 from purezmq.transport import session
+from purezmq.transport.engine import StreamEngine
 from purezmq.transport.session import describe_peer, new_pipe
 
 if TYPE_CHECKING:
