@@ -383,11 +383,11 @@ def test_probe_curve_server_with_keys(lzctx: Any) -> None:
 
     public, sec = zmq.curve_keypair()
     _rep, port = lz(lzctx, "ROUTER", curve_server=True, curve_secretkey=sec)
-    r = cli("probe", f"tcp://127.0.0.1:{port}", "--curve-serverkey", public.decode(), "-t", "20")
+    r = cli("probe", f"tcp://127.0.0.1:{port}", f"--curve-serverkey={public.decode()}", "-t", "20")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "the peer is a ROUTER socket" in r.stdout
     wrong, _ = zmq.curve_keypair()
-    r = cli("probe", f"tcp://127.0.0.1:{port}", "--curve-serverkey", wrong.decode(), "-t", "20")
+    r = cli("probe", f"tcp://127.0.0.1:{port}", f"--curve-serverkey={wrong.decode()}", "-t", "20")
     assert r.returncode == 4, r.stdout + r.stderr
     assert "handshake:   FAILED" in r.stdout
 
@@ -471,8 +471,21 @@ def test_timeout_exits_3() -> None:
 
 
 def test_draft_types_and_usage() -> None:
-    r = cli("client", "-c", "tcp://127.0.0.1:5555")
-    assert r.returncode == 2 and "draft socket type" in r.stderr
+    r = cli("dish", "-b", "udp://127.0.0.1:0")
+    assert r.returncode == 2 and "--join" in r.stderr
+    r = cli("push", "-c", "tcp://127.0.0.1:5555", "--group", "g", "-m", "x")
+    assert r.returncode == 2 and "--group is for radio" in r.stderr
+    r = cli("client", "-c", "tcp://127.0.0.1:5555", "-d", "|", "-m", "a|b", "--timeout", "5")
+    assert r.returncode == 1 and "single-part" in r.stderr
+    r = cli("server", "-b", "tcp://127.0.0.1:*", "-m", "x\ty", "--timeout", "5")
+    assert r.returncode == 1 and "routing id 'x'" in r.stderr
+    r = cli("server", "-b", "tcp://127.0.0.1:*", "-m", "77\ty", "--timeout", "5")
+    assert r.returncode == 1 and "no connected peer with routing id 77" in r.stderr
+    r = cli("peer", "-b", "tcp://127.0.0.1:*", "--to", "c1", "-m", "x")
+    assert r.returncode == 1 and "c1 names no -c endpoint" in r.stderr
+    for sub in ("client", "server", "radio", "dish", "scatter", "gather", "peer", "channel"):
+        h = cli(sub, "--help")
+        assert h.returncode == 0 and "--to" in h.stdout and "examples:" in h.stdout
     r = cli("pull")
     assert r.returncode == 2 and "--bind" in r.stderr
     r = cli()
@@ -490,3 +503,181 @@ def test_stats_on_stderr(lzctx: Any) -> None:
     assert r.returncode == 0, r.stderr
     assert "3/3" in r.stderr and "msg/s" in r.stderr
     assert [pull.recv() for _ in range(3)] == [b"1", b"2", b"3"]
+
+
+# -- draft socket types (issue 11/12): purezmq library peers, since pyzmq has none ----------
+
+
+@pytest.fixture
+def pctx() -> Iterator[Any]:
+    import purezmq
+
+    c = purezmq.Context()
+    yield c
+    c.destroy(linger=0)
+
+
+def _p(pctx: Any, kind: str, **opts: Any) -> Any:
+    import purezmq
+
+    s = pctx.socket(getattr(purezmq, kind))
+    s.linger = 0
+    s.rcvtimeo = s.sndtimeo = 20000
+    for k, v in opts.items():
+        setattr(s, k, v)
+    return s
+
+
+def test_client_cli_with_server_cli(procs: list[subprocess.Popen[str]]) -> None:
+    """server --echo answers each CLIENT; it prints ROUTING_ID<TAB>BODY, the client BODY."""
+    port = free_port()
+    server = start(procs, "server", "-b", f"tcp://127.0.0.1:{port}", "--echo", "-n", "3")
+    client = cli("client", "-c", f"tcp://127.0.0.1:{port}", "-n", "3", "--timeout", "20",
+                 input="a\nb\nc\n")  # fmt: skip
+    assert client.returncode == 0, client.stderr
+    assert client.stdout == "a\nb\nc\n"
+    out, err = server.communicate(timeout=DEADLINE)
+    assert server.returncode == 0, err
+    lines = [ln.split("\t") for ln in out.splitlines()]
+    assert [body for _, body in lines] == ["a", "b", "c"]
+    assert len({rid for rid, _ in lines}) == 1 and int(lines[0][0]) > 0
+
+
+def test_server_cli_sends_to_the_routing_id_it_printed(
+    procs: list[subprocess.Popen[str]], pctx: Any
+) -> None:
+    import purezmq
+
+    port = free_port()
+    server = start(procs, "server", "-b", f"tcp://127.0.0.1:{port}", "-n", "2", "--timeout", "20")
+    c = _p(pctx, "CLIENT")
+    c.connect(f"tcp://127.0.0.1:{port}")
+    c.send(b"one")
+    assert server.stdout is not None and server.stdin is not None
+    rid, body = server.stdout.readline().rstrip("\n").split("\t")
+    assert body == "one"
+    server.stdin.write(f"{rid}\treply\n")
+    server.stdin.flush()
+    assert c.recv() == b"reply"
+    c.send(b"two")
+    out, err = server.communicate(timeout=DEADLINE)
+    assert server.returncode == 0, err
+    assert out == f"{rid}\ttwo\n"
+    with pytest.raises(purezmq.Again):
+        c.recv(purezmq.NOBLOCK)
+
+
+def test_peer_cli_connect_peer(pctx: Any) -> None:
+    """peer -c is connect_peer: it tells the routing id, --to c1 sends to it, and the
+    answer is printed with that same id."""
+    import threading
+
+    hub = _p(pctx, "PEER")
+    hub.bind("tcp://127.0.0.1:*")
+    ep = hub.last_endpoint.decode()
+
+    def answer() -> None:
+        f = hub.recv(copy=False)
+        hub.send(b"re:" + f.bytes, routing_id=f.routing_id)
+
+    t = threading.Thread(target=answer)
+    t.start()
+    r = cli("peer", "-c", ep, "--to", "c1", "-m", "hello", "-n", "1", "--timeout", "20")
+    t.join(DEADLINE)
+    assert r.returncode == 0, r.stderr
+    told = [ln for ln in r.stderr.splitlines() if ln.startswith("connected ")]
+    assert len(told) == 1 and told[0].startswith(f"connected {ep} routing id ")
+    rid = told[0].rsplit(" ", 1)[1]
+    assert r.stdout == f"{rid}\tre:hello\n"
+
+
+def test_dish_cli_prints_its_group_only(procs: list[subprocess.Popen[str]], pctx: Any) -> None:
+    radio = _p(pctx, "RADIO")
+    radio.bind("tcp://127.0.0.1:*")
+    dish = start(procs, "dish", "-c", radio.last_endpoint.decode(), "--join", "weather",
+                 "-n", "2", "--timeout", "20")  # fmt: skip
+    for i in range(400):  # until the dish has joined (slow joiner) and had its two
+        radio.send(b"noise", group="traffic")
+        radio.send(b"sunny %d" % i, group="weather")
+        try:
+            dish.wait(0.05)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    out, err = dish.communicate(timeout=DEADLINE)
+    assert dish.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2 and all(ln.startswith("weather\tsunny ") for ln in lines)
+
+
+def test_radio_cli_sends_to_its_group(procs: list[subprocess.Popen[str]], pctx: Any) -> None:
+    import purezmq
+
+    dish = _p(pctx, "DISH", rcvtimeo=50)
+    dish.bind("tcp://127.0.0.1:*")
+    dish.join("weather")
+    radio = start(procs, "radio", "-c", dish.last_endpoint.decode(), "--group", "weather")
+    assert radio.stdin is not None
+    got = None
+    for i in range(400):  # lines until the radio is connected and one arrives
+        radio.stdin.write(f"rain {i}\n")
+        radio.stdin.flush()
+        try:
+            got = dish.recv(copy=False)
+            break
+        except purezmq.Again:
+            continue
+    radio.stdin.close()
+    assert radio.wait(DEADLINE) == 0
+    assert got is not None and got.group == "weather" and got.bytes.startswith(b"rain ")
+
+
+def test_scatter_cli_to_gather_cli(procs: list[subprocess.Popen[str]]) -> None:
+    port = free_port()
+    gather = start(procs, "gather", "-b", f"tcp://127.0.0.1:{port}", "-n", "3", "--timeout", "20")
+    scatter = cli("scatter", "-c", f"tcp://127.0.0.1:{port}", "--timeout", "20", input="x\ny\nz\n")
+    assert scatter.returncode == 0, scatter.stderr
+    out, err = gather.communicate(timeout=DEADLINE)
+    assert gather.returncode == 0, err
+    assert out == "x\ny\nz\n"
+
+
+def test_channel_cli(pctx: Any) -> None:
+    import threading
+
+    ch = _p(pctx, "CHANNEL")
+    ch.bind("tcp://127.0.0.1:*")
+
+    def answer() -> None:
+        ch.send(b"back:" + ch.recv())
+
+    t = threading.Thread(target=answer)
+    t.start()
+    r = cli("channel", "-c", ch.last_endpoint.decode(), "-m", "hi", "-n", "1", "--timeout", "20")
+    t.join(DEADLINE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "back:hi\n"
+
+
+def test_dgram_cli(pctx: Any) -> None:
+    """dgram: lines ADDRESS<TAB>BODY out, ADDRESS<TAB>BODY printed for what comes in."""
+    import threading
+
+    d = _p(pctx, "DGRAM")
+    d.bind("udp://127.0.0.1:0")
+    ep = d.last_endpoint.decode()
+    addr = ep.rsplit("/", 1)[1]
+    seen: list[list[bytes]] = []
+
+    def answer() -> None:
+        msg = d.recv_multipart()
+        seen.append(msg)
+        d.send_multipart([msg[0], b"re:" + msg[1]])
+
+    t = threading.Thread(target=answer)
+    t.start()
+    r = cli("dgram", "-b", "udp://127.0.0.1:0", "-m", f"{addr}\thi", "-n", "1", "--timeout", "20")
+    t.join(DEADLINE)
+    assert r.returncode == 0, r.stderr
+    assert seen and seen[0][1] == b"hi"
+    assert r.stdout == f"{seen[0][0].decode()}\tre:hi\n".replace(f"{seen[0][0].decode()}", addr)

@@ -445,9 +445,9 @@ def test_draft_options_are_accepted() -> None:
         o.set(SocketOption.ROUTER_NOTIFY, 4)
     o.set(SocketOption.HELLO_MSG, b"hello")
     assert o.hello_msg == b"hello"
-    assert o.get(SocketOption.IN_BATCH_SIZE) == 8192
-    with pytest.raises(ZMQError):
-        o.set(SocketOption.OUT_BATCH_SIZE, 0)
+    for opt in (SocketOption.IN_BATCH_SIZE, SocketOption.OUT_BATCH_SIZE):
+        with pytest.raises(ZMQError, match="cannot honour"):
+            o.set(opt, 100)
     x = SocketOptions(SocketType.XSUB)
     x.set(SocketOption.XSUB_VERBOSE_UNSUBSCRIBE, 1)
     assert x.xsub_verbose_unsubscribe == 1

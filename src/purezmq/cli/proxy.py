@@ -24,7 +24,7 @@ import purezmq
 from purezmq import constants as C
 from purezmq.cli import common
 from purezmq.cli.common import fail
-from purezmq.cli.sockets import SOCKET_TYPES
+from purezmq.cli.sockets import DRAFT_TYPES, SOCKET_TYPES
 
 PATTERNS = {
     "queue": ("router", "dealer"),
@@ -51,8 +51,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("frontend", metavar="FRONTEND", help="endpoint; '>' in front connects")
     p.add_argument("backend", metavar="BACKEND", help="endpoint; '>' in front connects")
     p.add_argument("--pattern", choices=sorted(PATTERNS), default="queue")
-    p.add_argument("--frontend-type", choices=sorted(SOCKET_TYPES), help="frontend socket type")
-    p.add_argument("--backend-type", choices=sorted(SOCKET_TYPES), help="backend socket type")
+    # The draft types are single-part and route by ids a proxy cannot carry across.
+    classic = sorted(t for t in SOCKET_TYPES if t not in DRAFT_TYPES)
+    p.add_argument("--frontend-type", choices=classic, help="frontend socket type")
+    p.add_argument("--backend-type", choices=classic, help="backend socket type")
     p.add_argument("--capture", metavar="ENDPOINT", help="a PUB that gets a copy of everything")
     p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS")
     p.add_argument("--quiet", action="store_true", help="no live statistics")

@@ -3,8 +3,9 @@
 What each type does:
 
 - push, pub: send the input messages, then exit (waiting up to --linger for
-  them to leave). pub waits --delay seconds first (subscribers need a moment
-  to connect and subscribe: the zguide's slow joiner).
+  them to leave). pub (and radio) wait --delay seconds first, half a second
+  by default (subscribers need a moment to connect and subscribe: the
+  zguide's slow joiner).
 - pull, sub: print what arrives until -n messages (or Ctrl-C, or --timeout).
   sub subscribes to every --subscribe TOPIC (all messages if none).
 - req: send each input message and print its reply.
@@ -14,9 +15,27 @@ What each type does:
   --timeout seconds of quiet, if given). A router's first frame is the
   peer's routing id, in both directions.
 
+Draft types (libzmq's, single-part messages only):
+
+- client, channel: send the input and print what arrives, as dealer/pair.
+- server, peer: each received message is printed as ``ROUTING_ID<TAB>BODY``
+  (the 32-bit routing id in decimal); an input line ``ROUTING_ID<TAB>BODY``
+  sends BODY to that peer, or ``--to ID`` sends every line to ID. A server
+  with ``--reply TEXT`` (or ``--echo``) answers each message it receives.
+  A peer's ``-c ENDPOINT`` is ``connect_peer``: the routing id it gives is
+  printed on stderr (``connected ENDPOINT routing id N``), and ``--to c1``
+  names the peer of the first ``-c`` (``c2`` the second...).
+- radio: send each line to ``--group G``, or lines ``GROUP<TAB>BODY``.
+- dish: ``--join G`` (repeatable); prints ``GROUP<TAB>BODY``.
+- scatter, gather: as push and pull.
+- dgram (udp only): prints ``ADDRESS<TAB>BODY``; sends lines
+  ``ADDRESS<TAB>BODY`` (``ip:port``).
+
 Input: one message per line from stdin (or ``-m TEXT``, repeatable; or
 ``--file PATH``, the whole file as one message). ``--delimiter D`` splits a
 line into frames, and joins received frames on output (a tab by default).
+Where a routing id, group or address comes first, a text line with no -d is
+split at its first tab.
 """
 
 from __future__ import annotations
@@ -45,12 +64,23 @@ SOCKET_TYPES = {
     "pair": C.PAIR,
     "xpub": C.XPUB,
     "xsub": C.XSUB,
+    # libzmq's draft types (single-part messages)
+    "client": C.CLIENT,
+    "server": C.SERVER,
+    "radio": C.RADIO,
+    "dish": C.DISH,
+    "scatter": C.SCATTER,
+    "gather": C.GATHER,
+    "peer": C.PEER,
+    "channel": C.CHANNEL,
+    "dgram": C.DGRAM,
 }
-# Draft types of libzmq: named so that asking for one gets a clear answer.
-DRAFT_TYPES = ("client", "server", "radio", "dish", "scatter", "gather", "peer", "channel")
+DRAFT_TYPES = ("client", "server", "radio", "dish", "scatter", "gather", "peer", "channel", "dgram")
 
-_SENDERS = {"pub", "push", "xpub"}
-_RECEIVERS = {"sub", "pull", "xsub"}
+_SENDERS = {"pub", "push", "xpub", "radio", "scatter"}
+_RECEIVERS = {"sub", "pull", "xsub", "dish", "gather"}
+_SINGLE = {"client", "scatter", "channel", "gather"}  # one frame per message, nothing before it
+_ROUTED = {"server", "peer"}  # ROUTING_ID<TAB>BODY
 
 EXAMPLES = """\
 examples:
@@ -61,32 +91,28 @@ examples:
   purezmq rep -b tcp://*:5557 --reply ok -n 1
   echo 'peer-id|hi' | purezmq router -b tcp://*:5558 --delimiter '|' -n 1
   purezmq req -c tcp://host:5557 --curve-serverkey server.key -m ping
+  purezmq server -b tcp://*:5559 --echo                     answer CLIENTs
+  echo hi | purezmq client -c tcp://127.0.0.1:5559 -n 1
+  printf '1234\thi\n' | purezmq server -b tcp://*:5559    send to routing id 1234
+  echo hi | purezmq peer -c tcp://127.0.0.1:5560 --to c1 -n 1
+  echo news | purezmq radio -c udp://127.0.0.1:5561 --group weather
+  purezmq dish -b udp://*:5561 --join weather -n 1
+  printf '127.0.0.1:5562\thi\n' | purezmq dgram -b udp://*:0
 """
 
 
 def add_parsers(sub: Any) -> None:
     for name in SOCKET_TYPES:
+        draft = " (draft type)" if name in DRAFT_TYPES else ""
         p = sub.add_parser(
             name,
-            help=f"run a {name.upper()} socket: stdin -> messages -> stdout",
+            help=f"run a {name.upper()} socket{draft}: stdin -> messages -> stdout",
             description=__doc__.split("\n\n")[0] + f" (a {name.upper()} socket)",
             epilog=EXAMPLES,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         add_socket_arguments(p)
         p.set_defaults(run=run_socket, socktype=name)
-    for name in DRAFT_TYPES:
-        p = sub.add_parser(name, help=f"{name.upper()} (draft socket type: not in purezmq yet)")
-        add_socket_arguments(p)
-        p.set_defaults(run=_draft, socktype=name)
-
-
-def _draft(args: argparse.Namespace) -> int:
-    raise fail(
-        f"{args.socktype.upper()} is one of libzmq's draft socket types, which purezmq does "
-        "not implement yet; the standard types are: " + ", ".join(SOCKET_TYPES),
-        common.EXIT_USAGE,
-    )
 
 
 def add_socket_arguments(p: argparse.ArgumentParser) -> None:
@@ -102,7 +128,15 @@ def add_socket_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--file", metavar="PATH", help="send the file's bytes as one message")
     p.add_argument("--subscribe", action="append", metavar="TOPIC", help="sub: a topic prefix")
     p.add_argument("--identity", metavar="ID", help="our routing id (ROUTING_ID)")
-    p.add_argument("--reply", metavar="TEXT", help="rep: answer TEXT instead of an echo")
+    p.add_argument(
+        "--reply", metavar="TEXT", help="rep, server: answer TEXT (rep's default: an echo)"
+    )
+    p.add_argument("--echo", action="store_true", help="server: send each message back")
+    p.add_argument(
+        "--to", metavar="ID", help="server, peer: send every line to routing id ID (peer: cN too)"
+    )
+    p.add_argument("--group", metavar="G", help="radio: send every line to group G")
+    p.add_argument("--join", action="append", metavar="G", help="dish: join group G (repeatable)")
     p.add_argument(
         "--timeout",
         type=float,
@@ -136,6 +170,8 @@ class Runner:
         self.sock: Any = None
         self.watch: common.HandshakeWatch | None = None
         self.timeout_ms = -1 if args.timeout is None else int(args.timeout * 1000)
+        self.to: int | None = None  # --to: the routing id every line goes to
+        self.connected: list[int] = []  # peer: routing ids of the -c endpoints, in order
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -152,9 +188,65 @@ class Runner:
             raise fail("--subscribe is for sub sockets", common.EXIT_USAGE)
         if self.name == "router":
             s.router_mandatory = True  # say so when a routing id is unknown
+        self._check_draft_options()
         self.sec.apply(self.ctx, s)
         self.watch = common.HandshakeWatch(self.ctx, s)
-        common.attach(s, a)
+        if self.name == "peer":
+            self._attach_peer()
+        else:
+            common.attach(s, a)
+        for group in a.join or []:
+            s.join(group)
+        if a.to is not None:
+            self.to = self._routing_id(a.to)
+
+    def _check_draft_options(self) -> None:
+        """Options that belong to one socket type are refused on the others."""
+        a, name = self.args, self.name
+        for flag, value, types in (
+            ("--group", a.group, {"radio"}),
+            ("--join", a.join, {"dish"}),
+            ("--to", a.to, _ROUTED),
+            ("--echo", a.echo, {"server"}),
+            ("--reply", a.reply, {"rep", "server"}),
+        ):
+            if value and name not in types:
+                raise fail(f"{flag} is for {', '.join(sorted(types))} sockets", common.EXIT_USAGE)
+        if name == "dish" and not a.join:
+            raise fail("give at least one --join GROUP", common.EXIT_USAGE)
+        if name == "server" and a.echo and a.reply is not None:
+            raise fail("--echo or --reply, not both", common.EXIT_USAGE)
+
+    def _attach_peer(self) -> None:
+        """PEER: binds as usual; each -c is connect_peer, its routing id told on stderr."""
+        a = self.args
+        if not a.bind and not a.connect:
+            raise fail("give at least one -b/--bind or -c/--connect ENDPOINT", common.EXIT_USAGE)
+        for ep in a.bind:
+            try:
+                self.sock.bind(ep)
+            except purezmq.ZMQError as e:
+                raise fail(f"cannot bind {ep}: {e}") from None
+        for ep in a.connect:
+            try:
+                rid = self.sock.connect_peer(ep)
+            except purezmq.ZMQError as e:
+                raise fail(f"cannot connect to {ep}: {e}") from None
+            self.connected.append(rid)
+            print(f"connected {ep} routing id {rid}", file=self.stderr, flush=True)
+
+    def _routing_id(self, text: str | bytes) -> int:
+        """A routing id from the command line or input: decimal, or cN (peer's N-th -c)."""
+        t = text.decode("ascii", "replace") if isinstance(text, bytes) else text
+        t = t.strip()
+        if self.name == "peer" and t[:1] in ("c", "C") and t[1:].isdigit():
+            k = int(t[1:])
+            if not 1 <= k <= len(self.connected):
+                raise fail(f"{t} names no -c endpoint (there are {len(self.connected)})")
+            return self.connected[k - 1]
+        if not t.isdigit() or not 0 < int(t) <= 0xFFFFFFFF:
+            raise fail(f"routing id {t!r} is not a number from 1 to 4294967295")
+        return int(t)
 
     def close(self) -> None:
         if self.watch is not None:
@@ -185,20 +277,67 @@ class Runner:
             if self.sock.poll(step, events):
                 return
 
+    def _head_and_body(self, frames: list[bytes], what: str) -> tuple[bytes, bytes]:
+        """[HEAD, BODY] of a message whose first frame routes it (split at a tab)."""
+        if len(frames) == 1 and self.args.delimiter is None and self.args.format == "text":
+            head, sep, body = frames[0].partition(b"\t")
+            if sep:
+                frames = [head, body]
+        if len(frames) != 2:
+            raise fail(
+                f"a message is {what}<TAB>BODY (one frame of body), got {len(frames)} frame(s)"
+            )
+        return frames[0], frames[1]
+
     def send(self, frames: list[bytes]) -> None:
         self.wait(C.POLLOUT)
+        name, s = self.name, self.sock
+        rid = 0
         try:
-            self.sock.send_multipart(frames)
+            if name in _SINGLE:
+                if len(frames) != 1:
+                    raise fail(f"messages are single-part, got {len(frames)} frames")
+                s.send(frames[0])
+            elif name in _ROUTED:
+                if self.to is not None and len(frames) == 1:
+                    rid, body = self.to, frames[0]
+                else:
+                    head, body = self._head_and_body(frames, "ROUTING_ID")
+                    rid = self._routing_id(head)
+                s.send(body, routing_id=rid)
+            elif name == "radio":
+                if self.args.group is not None and len(frames) == 1:
+                    group, body = self.args.group.encode(), frames[0]
+                else:
+                    group, body = self._head_and_body(frames, "GROUP")
+                s.send(body, group=group.decode("utf-8", "surrogateescape"))
+            elif name == "dgram":
+                s.send_multipart(list(self._head_and_body(frames, "ADDRESS")))
+            else:
+                s.send_multipart(frames)
         except purezmq.ZMQError as e:
             if e.errno == C.EHOSTUNREACH:
-                rid = common.hexdump_safe(frames[0])
-                raise fail(f"router: no connected peer with routing id {rid}") from None
+                shown = common.hexdump_safe(frames[0]) if name == "router" else str(rid)
+                raise fail(f"no connected peer with routing id {shown}") from None
+            if e.errno == C.EINVAL and name in ("radio", "dgram"):
+                raise fail(str(e)) from None
             raise
         self.stats.count(True, frames)
 
+    def _recv_frames(self) -> list[bytes]:
+        """The next message as the frames printed: routing id or group first where
+        the type has one (the dgram address is a frame of its own already)."""
+        if self.name in _ROUTED:
+            f = self.sock.recv(copy=False)
+            return [str(f.routing_id).encode(), f.bytes]
+        if self.name == "dish":
+            f = self.sock.recv(copy=False)
+            return [f.group.encode("utf-8", "surrogateescape"), f.bytes]
+        return list(self.sock.recv_multipart())
+
     def recv(self) -> list[bytes]:
         self.wait(C.POLLIN)
-        frames = self.sock.recv_multipart()
+        frames = self._recv_frames()
         self.stats.count(False, frames)
         self.stdout.write(common.format_message(frames, self.args.format, self.args.delimiter))
         self.stdout.flush()
@@ -211,8 +350,8 @@ class Runner:
         try:
             if self.args.delay:
                 time.sleep(self.args.delay)
-            elif self.name == "pub":
-                time.sleep(0.5)  # let subscribers connect and subscribe
+            elif self.name in ("pub", "radio"):
+                time.sleep(0.5)  # let subscribers (dishes) connect and subscribe (join)
             n = self.args.count
             if self.name in _SENDERS:
                 self._send_all(n)
@@ -220,7 +359,9 @@ class Runner:
                 self._recv_n(n)
             elif self.name == "req":
                 self._requests(n)
-            elif self.name == "rep":
+            elif self.name == "rep" or (
+                self.name == "server" and (self.args.echo or self.args.reply is not None)
+            ):
                 self._replies(n)
             else:
                 self._both(n)
@@ -258,10 +399,14 @@ class Runner:
         while n is None or got < n:
             frames = self.recv()
             got += 1
-            self.send(reply or frames)
+            if self.name == "server":  # [ROUTING_ID, BODY]: answer that CLIENT
+                self.send([frames[0], *(reply or frames[1:])])
+            else:
+                self.send(reply or frames)
 
     def _both(self, n: int | None) -> None:
-        """dealer/router/pair: send the input while printing what arrives."""
+        """dealer/router/pair (client/server/peer/channel/dgram): send the input while
+        printing what arrives."""
         inbox: queue.Queue[Any] = queue.Queue()
         use_stdin = not (self.args.message or self.args.file)
         if use_stdin and self.stdin.isatty() and n is None:

@@ -33,7 +33,9 @@ Rules this module keeps:
   is the server one.
 - GSSAPI, VMCI and NORM options are known but ``unsupported``: purezmq has no
   such mechanism/transport, so they raise EINVAL, like a libzmq built without
-  them.  Draft options (``draft=True``) are accepted regardless of DRAFT_API.
+  them; so do IN_BATCH_SIZE/OUT_BATCH_SIZE, which purezmq's engines cannot
+  honour (they size their own reads and writes), and PRIORITY/BUSY_POLL away
+  from Linux.  Draft options (``draft=True``) are accepted regardless of DRAFT_API.
 
 Hot paths read the values as plain attributes named after the option in
 lower case (``options.sndhwm``, ``options.linger``, ``options.routing_id``,
@@ -240,6 +242,20 @@ def _metadata(name: str, value: bytes) -> tuple[bytes, bytes]:
     return key, val
 
 
+def _linux_only(check: Check) -> Check:
+    """PRIORITY and BUSY_POLL are Linux socket options (SO_PRIORITY, SO_BUSY_POLL):
+    elsewhere purezmq cannot honour them and says so, as libzmq built without them."""
+
+    def linux(name: str, value: Any) -> Any:
+        import sys
+
+        if value and not sys.platform.startswith("linux"):
+            raise _einval(f"{name} is not supported here: it needs Linux's SO_{name}")
+        return check(name, value)
+
+    return linux
+
+
 # --- the spec ------------------------------------------------------------------
 
 
@@ -437,8 +453,12 @@ _add(_S.ROUTER_NOTIFY, "int", 0, _range(0, 3, what="0 or a NOTIFY_* bit mask"), 
 _add(_S.XPUB_MANUAL_LAST_VALUE, "int", 0, _bool_nonneg, readable=False, types=_XPUBS)
 _add(_S.SOCKS_USERNAME, "bytes", b"", _blob(0, 255))
 _add(_S.SOCKS_PASSWORD, "bytes", b"", _blob(0, 255))
-_add(_S.IN_BATCH_SIZE, "int", 8192, _range(1), draft=True)
-_add(_S.OUT_BATCH_SIZE, "int", 8192, _range(1), draft=True)
+_NO_BATCH = (
+    "purezmq cannot honour it: its engines size their reads (64-256 KiB, adaptive) and "
+    "writes (up to 2048 queued messages in one sendmsg) themselves"
+)
+_add(_S.IN_BATCH_SIZE, "int", 8192, _range(1), draft=True, unsupported=_NO_BATCH)
+_add(_S.OUT_BATCH_SIZE, "int", 8192, _range(1), draft=True, unsupported=_NO_BATCH)
 _add(_S.WSS_KEY_PEM, "bytes", b"", _blob(), readable=False, draft=True)
 _add(_S.WSS_CERT_PEM, "bytes", b"", _blob(), readable=False, draft=True)
 _add(_S.WSS_TRUST_PEM, "bytes", b"", _blob(), readable=False, draft=True)
@@ -455,8 +475,8 @@ _add(
 _add(_S.RECONNECT_STOP, "int", 0)
 _add(_S.HELLO_MSG, "bytes", b"", _blob(), readable=False, draft=True)
 _add(_S.DISCONNECT_MSG, "bytes", b"", _blob(), readable=False, draft=True)
-_add(_S.PRIORITY, "int", 0, _range(0), draft=True)
-_add(_S.BUSY_POLL, "int", 0, _bool_relaxed, readable=False, draft=True)
+_add(_S.PRIORITY, "int", 0, _linux_only(_range(0)), draft=True)
+_add(_S.BUSY_POLL, "int", 0, _linux_only(_bool_relaxed), readable=False, draft=True)
 _add(_S.HICCUP_MSG, "bytes", b"", _blob(), readable=False, draft=True)
 _add(
     _S.XSUB_VERBOSE_UNSUBSCRIBE,
@@ -598,8 +618,6 @@ class SocketOptions:
     xpub_manual_last_value: int
     socks_username: bytes
     socks_password: bytes
-    in_batch_size: int
-    out_batch_size: int
     wss_key_pem: bytes
     wss_cert_pem: bytes
     wss_trust_pem: bytes

@@ -301,7 +301,7 @@ class Context(Generic[_SocketType]):
                 raise NotImplementedError(
                     f"socket type {C.SocketType(st).name} is not implemented in purezmq yet "
                     "(PAIR, PUB, SUB, REQ, REP, DEALER, ROUTER, PULL, PUSH, XPUB, XSUB, STREAM, "
-                    "CLIENT, SERVER, SCATTER, GATHER, RADIO, DISH, DGRAM are)"
+                    "CLIENT, SERVER, SCATTER, GATHER, RADIO, DISH, PEER, CHANNEL, DGRAM are)"
                 )
             raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}")
         with self._lock:

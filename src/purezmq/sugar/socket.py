@@ -51,7 +51,16 @@ _SNDMORE = int(C.SNDMORE)
 _RADIO = int(C.RADIO)
 
 # Options the socket answers itself rather than the option table.
-_DYNAMIC = {C.TYPE, C.RCVMORE, C.EVENTS, C.FD, C.LAST_ENDPOINT, C.MECHANISM, C.THREAD_SAFE}
+_DYNAMIC = {
+    C.TYPE,
+    C.RCVMORE,
+    C.EVENTS,
+    C.FD,
+    C.LAST_ENDPOINT,
+    C.MECHANISM,
+    C.THREAD_SAFE,
+    C.TOPICS_COUNT,
+}
 # Aliases too (IDENTITY, CONNECT_RID...): pyzmq resolves attribute names by constant name.
 _OPTION_NAMES = {k.lower(): int(v) for k, v in C.SocketOption.__members__.items()}
 
@@ -359,6 +368,11 @@ class Socket(Generic[SocketReturnType]):
                 return C.SecurityMechanism(int(core.options.get(opt)))  # type: ignore[call-overload]
             if opt == C.THREAD_SAFE:
                 return int(core.thread_safe)
+            if opt == C.TOPICS_COUNT:
+                core.options.spec(opt)  # EINVAL on the types without subscriptions
+                with core.guard():
+                    core.process_commands()  # subscriptions the I/O thread passed on
+                    return int(core.topics_count())  # type: ignore[attr-defined]
             return 0
         if opt == C.HWM:
             return self.get_hwm()
@@ -523,6 +537,27 @@ class Socket(Generic[SocketReturnType]):
         core.last_endpoint = addr
         reactor.call(connecter.start)
         return _EndpointContext(self, "connect", addr)
+
+    def connect_peer(self, addr: str) -> int:
+        """PEER only: connect to ``addr`` and return the routing id of that peer.
+
+        The id is valid at once (messages sent to it queue until the connection
+        is up) and stays the same across reconnects, as ``zmq_connect_peer``'s.
+        ENOTSUP on other socket types, EFAULT with IMMEDIATE set (there is no
+        pipe, hence no id, until a connection is made), as in libzmq.
+        """
+        core = self._core
+        if core.type != C.PEER:
+            raise ZMQError(C.ENOTSUP, f"connect_peer() is for PEER sockets, not {core.type_name}")
+        with core.guard():
+            if core.options.immediate:
+                raise ZMQError(C.EFAULT, "connect_peer() cannot work with IMMEDIATE set")
+            addr, ep = self._endpoint(addr, connect=True)
+            if ep.transport == "udp":
+                raise ZMQError(C.ENOCOMPATPROTO, "PEER sockets do not speak udp://")
+            core.last_attached_rid = 0  # type: ignore[attr-defined]
+            self._connect(addr)
+            return int(core.last_attached_rid)  # type: ignore[attr-defined]
 
     def _udp(self: _S, ep: Any, addr: str, bind: bool) -> _EndpointContext[_S]:
         """bind/connect on udp:// (transport/udp.py): one engine, its pipe attached now."""
@@ -1091,7 +1126,9 @@ def _single_message(
     if group is not None:
         raise ZMQError(C.ENOTSUP, f"group= is for RADIO sockets, not {core.type_name}")
     if not core.single_part:
-        raise ZMQError(C.ENOTSUP, f"routing_id applies to SERVER sockets, not {core.type_name}")
+        raise ZMQError(
+            C.ENOTSUP, f"routing_id applies to SERVER and PEER sockets, not {core.type_name}"
+        )
     if flags & _SNDMORE:
         raise ZMQError(
             C.EINVAL, f"{core.type_name} sockets send single-part messages only (no SNDMORE)"
@@ -1101,16 +1138,17 @@ def _single_message(
     tracker = None
     if type(data) is not bytes or not copy or track:
         data, tracker = _out_part(data, copy, track, threshold)
-    if core.type == C.SERVER:
-        return [_check_routing_id(routing_id), data], tracker
+    if core.type == C.SERVER or core.type == C.PEER:
+        return [_check_routing_id(routing_id, core.type_name), data], tracker
     return [data], tracker
 
 
-def _check_routing_id(rid: Any) -> int:
-    """A SERVER's destination: a 32-bit int other than 0 (EINVAL, as zmq_msg_set_routing_id)."""
+def _check_routing_id(rid: Any, who: str = "SERVER") -> int:
+    """A SERVER's or PEER's destination: a 32-bit int other than 0 (EINVAL, as
+    zmq_msg_set_routing_id); none at all is EHOSTUNREACH, as libzmq's."""
     if rid is None:
         raise ZMQError(
-            C.EHOSTUNREACH, "SERVER send needs routing_id= (or a received Frame to reply with)"
+            C.EHOSTUNREACH, f"{who} send needs routing_id= (or a received Frame to reply with)"
         )
     try:
         rid = int(rid)

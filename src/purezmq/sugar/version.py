@@ -64,7 +64,7 @@ _CAPABILITIES = {
     "tipc": False,
     "norm": False,
     "gssapi": False,
-    "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, DGRAM (not PEER/CHANNEL)
+    "draft": True,  # CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, PEER, CHANNEL, DGRAM
     # ws:// and wss:// (transport/ws.py). libzmq 4.3.5 answers "WS"/"WSS"; both cases here.
     "WS": True,
     "WSS": True,

@@ -1,6 +1,9 @@
 """Connect side of tcp/ipc (and ws/wss, tcp underneath): connect, reconnect with
 back-off, keep the pipe.
 
+With SOCKS_PROXY set, a tcp connect goes to the proxy, which is asked
+(transport/socks.py) to connect to the endpoint before ZMTP starts.
+
 Unless IMMEDIATE is set (or the socket identifies peers by routing id, like
 ROUTER), the pipe exists from ``connect()`` on and survives reconnects, so
 messages sent before the connection is up, or while it is down, wait in it
@@ -16,9 +19,12 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from purezmq import constants as C
+from purezmq.error import ZMQError
 from purezmq.transport import endpoint as E
+from purezmq.transport import session
 from purezmq.transport.engine import StreamEngine
 from purezmq.transport.session import describe_peer, new_pipe
+from purezmq.transport.socks import Socks5Client, SocksError
 
 if TYPE_CHECKING:
     from purezmq.core.pipe import Pipe
@@ -28,6 +34,15 @@ if TYPE_CHECKING:
     from purezmq.zmtp import HandshakeComplete
 
 log = logging.getLogger("purezmq")
+
+
+def proxy_endpoint(proxy: bytes) -> E.Endpoint:
+    """SOCKS_PROXY's ``host:port`` as a tcp endpoint to connect to (EINVAL if not one)."""
+    text = proxy.rstrip(b"\x00").decode("utf-8", "replace")
+    try:
+        return E.parse_endpoint(f"tcp://{text}", connect=True)
+    except E.EndpointError as e:
+        raise ZMQError(C.EINVAL, f"SOCKS_PROXY {text!r} is not host:port ({e})") from None
 
 
 class Connecter:
@@ -59,6 +74,13 @@ class Connecter:
         self.done = False
         self.ivl = sock.options.reconnect_ivl
         self.ever_connected = False
+        # SOCKS_PROXY (tcp only): connect to the proxy, which connects to ``target``.
+        self.target: E.Endpoint | None = None
+        self.socks: Socks5Client | None = None
+        proxy = bytes(sock.options.socks_proxy or b"")
+        if proxy and ep.transport == "tcp":
+            self.target = ep
+            self.ep = proxy_endpoint(proxy)
         if not sock.options.immediate:
             self.pipe = self._new_pipe()
             sock.attach_pipe(self.pipe)
@@ -131,6 +153,7 @@ class Connecter:
         except OSError as e:
             self._retry(e.errno or 0)
             return
+        session.tune_socket(s, opts)
         self.pending = s
         self.loop.add_writer(s.fileno(), self._on_connected)
         if opts.connect_timeout > 0:
@@ -150,6 +173,7 @@ class Connecter:
         if s is not None:
             try:
                 self.loop.remove_writer(s.fileno())
+                self.loop.remove_reader(s.fileno())  # a SOCKS handshake's
             except (ValueError, OSError):
                 pass
             s.close()
@@ -167,7 +191,13 @@ class Connecter:
             self._drop_pending()
             self._retry(err)
             return
+        if self.target is not None:
+            self._socks_start(s)
+            return
         self.pending = None
+        self._start_engine(s)
+
+    def _start_engine(self, s: socket.socket) -> None:
         self.sock.event(C.EVENT_CONNECTED, s.fileno(), self.endpoint)
         self.ivl = self.sock.options.reconnect_ivl
         engine = StreamEngine(
@@ -177,6 +207,65 @@ class Connecter:
         self.engine = engine
         engine.start()
 
+    # -- SOCKS_PROXY (transport/socks.py drives the handshake) ----------------------------
+
+    def _socks_start(self, s: socket.socket) -> None:
+        """Connected to the proxy: ask it for the endpoint (``pending`` stays ``s``)."""
+        opts = self.sock.options
+        target = self.target
+        assert target is not None
+        self.socks = Socks5Client(
+            target.host, target.port, bytes(opts.socks_username), bytes(opts.socks_password)
+        )
+        try:
+            s.send(self.socks.greeting())  # 3 octets on a fresh connection: taken whole
+        except OSError as e:
+            self._drop_pending()
+            self._retry(e.errno or 0)
+            return
+        self.loop.add_reader(s.fileno(), self._socks_readable)
+        if opts.handshake_ivl > 0:
+            self.connect_timer = self.loop.call_later(
+                opts.handshake_ivl / 1000.0, self._socks_failed, "no answer (HANDSHAKE_IVL)"
+            )
+
+    def _socks_readable(self) -> None:
+        s, client = self.pending, self.socks
+        if s is None or client is None:
+            return
+        try:
+            data = s.recv(client.need())
+            if not data:
+                raise SocksError("the proxy closed the connection")
+            out = client.feed(data)
+            if out:
+                s.sendall(out)  # a few octets, once per step: the buffer is empty
+        except (BlockingIOError, InterruptedError):
+            return
+        except (OSError, SocksError) as e:
+            self._socks_failed(str(e))
+            return
+        if client.done:
+            self.loop.remove_reader(s.fileno())
+            if self.connect_timer is not None:
+                self.connect_timer.cancel()
+                self.connect_timer = None
+            self.pending = self.socks = None
+            self._start_engine(s)
+
+    def _socks_failed(self, why: str) -> None:
+        self.connect_timer = None
+        s = self.pending
+        log.warning("purezmq: SOCKS5 proxy for %s: %s", self.endpoint, why)
+        if s is not None:
+            try:
+                self.loop.remove_reader(s.fileno())
+            except (ValueError, OSError):
+                pass
+        self.socks = None
+        self._drop_pending()
+        self._retry(errno.ECONNREFUSED if "refused" in why else 0)
+
     def _retry(self, err: int) -> None:
         """Schedule the next attempt with libzmq's back-off (ivl + jitter, doubling to max)."""
         opts = self.sock.options
@@ -185,6 +274,7 @@ class Connecter:
             self.done
             or opts.reconnect_ivl < 0
             or (err == errno.ECONNREFUSED and stop & C.RECONNECT_STOP_CONN_REFUSED)
+            or (self.closing and stop & C.RECONNECT_STOP_AFTER_DISCONNECT)
         ):
             self._finish()
             return
@@ -206,6 +296,7 @@ class Connecter:
             pipe = new_pipe(self.sock, self.endpoint)
             pipe.routing_id = self.routing_id
             describe_peer(pipe, info, engine.peer_address)
+            session.connection_ready(self.sock, pipe)
             pipe.peer = engine
             self.sock.post_attach(pipe)
             if self.sock.recv_routing_id or self.sock.options.immediate:
@@ -213,6 +304,7 @@ class Connecter:
             return pipe
         describe_peer(pipe, info, engine.peer_address)
         reconnected = pipe.peer is None and getattr(self, "_had_engine", False)
+        session.connection_ready(self.sock, pipe)
         pipe.peer = engine
         self._had_engine = True
         if pipe.awaiting_id:
@@ -228,17 +320,25 @@ class Connecter:
             # A STREAM application closed this connection itself: no reconnect.
             self.closing = True
         pipe = engine.pipe
+        opts = self.sock.options
+        stop = opts.reconnect_stop
+        # RECONNECT_STOP: a failed handshake, or a disconnect() / close(), ends it here.
+        stop_now = (not handshaken and stop & C.RECONNECT_STOP_HANDSHAKE_FAILED) or (
+            self.closing and stop & C.RECONNECT_STOP_AFTER_DISCONNECT
+        )
         if pipe is not None:
+            if not self.closing:
+                session.connection_ended(self.sock, pipe, handshaken, connected=True)
             if self.sock.recv_routing_id or self.sock.options.immediate:
                 # The next connection may be a different peer: a fresh pipe.
                 self.pipe = None
                 self.sock.post_terminated(pipe)
-                if not self.sock.options.immediate and not self.closing:
+                if not self.sock.options.immediate and not self.closing and not stop_now:
                     self.pipe = self._new_pipe()
                     self.sock.post_attach(self.pipe)
             else:
                 pipe.peer = None
-        if self.closing and (self.pipe is None or not self.pipe.outq or self.done):
+        if stop_now or (self.closing and (self.pipe is None or not self.pipe.outq or self.done)):
             self._finish()
             return
         self._retry(0)

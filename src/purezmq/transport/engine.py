@@ -162,6 +162,7 @@ class StreamEngine:
                 as_server=as_server,
                 mechanism=mechanism,
                 routing_id=bytes(opts.routing_id or b""),
+                metadata={k.decode(): v for k, v in opts.metadata.items()},  # METADATA
                 maxmsgsize=opts.maxmsgsize,
             )
         self.zap_consulted = False

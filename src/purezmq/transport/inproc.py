@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from purezmq import constants as C
 from purezmq.core.pipe import Pipe
+from purezmq.transport import session
 
 if TYPE_CHECKING:
     from purezmq.core.socketbase import SocketBase
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
 class InprocPeer:
     """The far end of an inproc pipe, seen from the near end (a PipePeer)."""
 
-    __slots__ = ("target",)
+    __slots__ = ("target", "farewell")
 
-    def __init__(self, target: Pipe) -> None:
+    def __init__(self, target: Pipe, farewell: bytes = b"") -> None:
         self.target = target  # the peer socket's pipe
+        # The peer's DISCONNECT_MSG, for it to receive when our socket goes away.
+        self.farewell = farewell
 
     def kick(self) -> None:
         t = self.target
@@ -36,11 +39,15 @@ class InprocPeer:
         self.target.sock.post_write_activated(self.target)
 
     def terminate(self, linger: int) -> None:
-        """Our socket closed: the peer keeps what was sent, then forgets the pipe."""
+        """Our socket closed: the peer keeps what was sent (and its DISCONNECT_MSG),
+        then forgets the pipe."""
+        if self.farewell and not self.target.sock.closed:
+            self.target.push([[self.farewell]])
         self.target.sock.post_terminated(self.target)
 
     def disconnect(self) -> None:
-        self.terminate(0)
+        """The pattern refused this pipe (PAIR busy...): no DISCONNECT_MSG for that."""
+        self.target.sock.post_terminated(self.target)
 
     # No fd to read: messages arrive by reference (see PipePeer).
     def direct_fd(self) -> int:
@@ -58,6 +65,15 @@ class InprocPeer:
 def _hwm(sndhwm: int, rcvhwm: int) -> int:
     """libzmq sizes an inproc queue as sender's SNDHWM + receiver's RCVHWM (0 = no limit)."""
     return 0 if sndhwm == 0 or rcvhwm == 0 else sndhwm + rcvhwm
+
+
+def _hello(sock: SocketBase, pipe: Pipe) -> bool:
+    """HELLO_MSG: the first message of a new pipe, for the peer to read first."""
+    hello = sock.options.hello_msg
+    if hello and sock.type in session.HELLO_SENDERS:
+        pipe.outq.appendleft([hello])
+        return True
+    return False
 
 
 def _meta(sock: SocketBase) -> dict[str, str]:
@@ -107,6 +123,7 @@ class InprocRegistry:
             binder = self.bound.get(name)
             if binder is None:
                 self.pending.setdefault(name, []).append(_Pending(sock, pipe, routing_id))
+        _hello(sock, pipe)  # first in its queue, ahead of anything sent before the bind
         if binder is None:
             if sock.recv_routing_id:
                 return pipe  # ROUTER addresses a peer only once it is known
@@ -154,8 +171,14 @@ class InprocRegistry:
         attached = cpipe in csock.pipes if by_binder else False
         if not attached:
             cpipe.routing_id = routing_id or bytes(bopts.routing_id or b"")
-        cpipe.peer = InprocPeer(bpipe)
+        hello_back = _hello(bsock, bpipe)
+        farewell = b""
+        if bsock.type in session.DISCONNECT_RECEIVERS:
+            farewell = bytes(bopts.disconnect_msg)
+        cpipe.peer = InprocPeer(bpipe, farewell)
         bpipe.peer = InprocPeer(cpipe)
+        if hello_back:
+            bpipe.peer.kick()  # the connecter may have found its queue empty already
         if by_binder:
             if not bsock.attach_pipe(bpipe):
                 csock.post_terminated(cpipe)

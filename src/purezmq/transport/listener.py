@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from purezmq import constants as C
 from purezmq.transport import endpoint as E
+from purezmq.transport import session
 from purezmq.transport.engine import StreamEngine
 from purezmq.transport.session import describe_peer, new_pipe
 
@@ -72,6 +73,7 @@ class Listener:
                     tcp_keepalive_intvl=opts.tcp_keepalive_intvl,
                     tcp_maxrt=opts.tcp_maxrt,
                 )
+                session.tune_socket(conn, opts)
             except OSError:
                 conn.close()
                 continue
@@ -96,6 +98,7 @@ class Listener:
             return None
         pipe = new_pipe(self.sock, self.endpoint)
         describe_peer(pipe, info, engine.peer_address)
+        session.connection_ready(self.sock, pipe)
         pipe.peer = engine
         self.sock.post_attach(pipe)  # refused later? the socket disconnects us
         return pipe
@@ -103,6 +106,8 @@ class Listener:
     def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None:
         self.engines.discard(engine)
         if engine.pipe is not None:
+            if not engine.closing:
+                session.connection_ended(self.sock, engine.pipe, handshaken, connected=False)
             self.sock.post_terminated(engine.pipe)
         self.sock.engine_finished(engine)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from purezmq.core.socketbase import SocketBase
+from purezmq.core.sockets.channel import Channel
 from purezmq.core.sockets.client import Client
 from purezmq.core.sockets.dealer import Dealer
 from purezmq.core.sockets.dgram import Dgram
 from purezmq.core.sockets.dish import Dish
 from purezmq.core.sockets.gather import Gather
 from purezmq.core.sockets.pair import Pair
+from purezmq.core.sockets.peer import Peer
 from purezmq.core.sockets.pub import Pub
 from purezmq.core.sockets.pull import Pull
 from purezmq.core.sockets.push import Push
@@ -26,7 +28,7 @@ from purezmq.core.sockets.xsub import XSub
 SOCKET_CLASSES: dict[int, type[SocketBase]] = {
     cls.type: cls
     for cls in (Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub, Stream)
-    + (Client, Server, Scatter, Gather, Radio, Dish)  # draft, thread-safe (core/threadsafe.py)
+    + (Client, Server, Scatter, Gather, Radio, Dish, Peer, Channel)  # draft, thread-safe
     + (Dgram,)  # draft, one thread at a time as in libzmq
 }
 

@@ -55,7 +55,7 @@ class Server(ThreadSafeSocket):
         rid = msg[0] if len(msg) == 2 else 0
         pipe = self.outpipes.get(rid)
         if pipe is None:
-            raise ZMQError(C.EHOSTUNREACH, f"SERVER has no peer with routing id {rid}")
+            raise ZMQError(C.EHOSTUNREACH, f"{self.type_name} has no peer with routing id {rid}")
         if not pipe.writable():
             return False  # at HWM: wait, or EAGAIN
         pipe.write([msg[-1]])

@@ -44,23 +44,70 @@ class XPub(SocketBase):
         self.xread_activated(pipe)
 
     def xread_activated(self, pipe: Pipe) -> None:
-        opts = self.options
         show = self.shows_subscriptions
         while (msg := pipe.read()) is not None:
             data = msg[0] if msg else b""
-            if len(msg) == 1 and len(data) and data[0] in (0, 1):
-                topic = bytes(data[1:])
-                if opts.xpub_manual and show:
-                    self.pending.append(([bytes(data)], pipe))
-                    continue
-                if data[0] == 1:
-                    tell = self.subs.add(topic, pipe) or opts.xpub_verbose or opts.xpub_verboser
-                else:
-                    tell = self.subs.remove(topic, pipe) or opts.xpub_verboser
-                if tell and show:
-                    self.pending.append(([bytes(data)], pipe))
-            elif show:
-                self.pending.append((msg, pipe))  # a user message from an XSUB
+            if len(msg) == 1:
+                if len(data) and data[0] in (0, 1):
+                    self._subscription(data, pipe)
+                elif show:
+                    self.pending.append((msg, pipe))  # a user message from an XSUB
+            else:
+                self._multipart(msg, pipe)
+
+    def _subscription(self, data: Any, pipe: Pipe) -> None:
+        """Apply a subscription or cancel from ``pipe``; queue it for the application."""
+        if self._apply(data, pipe):
+            self.pending.append(([bytes(data)], pipe))
+
+    def _apply(self, data: Any, pipe: Pipe) -> bool:
+        """Apply a subscription or cancel; should the application see it? (when it
+        changes the set, always with XPUB_VERBOSE/VERBOSER, and with XPUB_MANUAL,
+        which leaves the applying to the application)"""
+        opts = self.options
+        show = self.shows_subscriptions
+        if opts.xpub_manual and show:
+            return True
+        topic = bytes(data[1:])
+        if data[0] == 1:
+            changed = self.subs.add(topic, pipe)
+            return show and bool(changed or opts.xpub_verbose or opts.xpub_verboser)
+        changed = self.subs.remove(topic, pipe)
+        return show and bool(changed or opts.xpub_verboser)
+
+    def _multipart(self, msg: Msg, pipe: Pipe) -> None:
+        """libzmq looks at every frame of a multipart message from an XSUB: those that
+        start with 1 or 0 are subscriptions, the others user data; with
+        ONLY_FIRST_SUBSCRIBE only the first frame, and when it is neither, the
+        frames after it are user data whatever they start with. The application
+        reads the frames in order as libzmq hands them over: a subscription it is
+        told of ends a message, user frames keep their MORE flag."""
+        frames: list[tuple[Any, bool]] = []  # (frame, more)
+        process = True
+        last = len(msg) - 1
+        for i, part in enumerate(msg):
+            is_sub = process and len(part) > 0 and part[0] in (0, 1)
+            if i == 0 and self.options.only_first_subscribe:
+                process = is_sub
+            if is_sub:
+                if self._apply(part, pipe):
+                    frames.append((bytes(part), False))
+            else:
+                frames.append((part, i != last))
+        if not self.shows_subscriptions:
+            return
+        out: Msg = []
+        for part, more in frames:
+            out.append(part)
+            if not more:
+                self.pending.append((out, pipe))
+                out = []
+        if out:
+            self.pending.append((out, pipe))
+
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: distinct prefixes the subscribers asked for."""
+        return len(self.subs)
 
     def xpipe_terminated(self, pipe: Pipe) -> None:
         self.dist.terminated(pipe)

@@ -4,6 +4,15 @@ Sending ``\\x01topic`` subscribes and ``\\x00topic`` cancels; both go to every
 publisher, and are replayed to publishers that connect (or reconnect) later.
 Other messages sent go upstream unchanged. Received messages are not
 filtered here (SUB filters, XSUB does not, as in libzmq).
+
+As libzmq's, every frame of a multipart message sent is looked at: one that
+starts with 1 or 0 is a subscription or a cancel. With ONLY_FIRST_SUBSCRIBE
+only the first frame is, and when it is neither the rest of the message is
+user data whatever it starts with (when it is one, so are the frames after it
+that look like one: libzmq's rule). A cancel of something not subscribed (or
+still subscribed by an earlier SUBSCRIBE) is not passed on, unless
+XSUB_VERBOSE_UNSUBSCRIBE. TOPICS_COUNT is the number of distinct prefixes
+subscribed.
 """
 
 from __future__ import annotations
@@ -52,14 +61,38 @@ class XSub(SocketBase):
 
     def xsend(self, msg: Msg) -> bool:
         data = msg[0]
-        if len(msg) == 1 and len(data) and data[0] in (0, 1):
-            topic = bytes(data[1:])
-            if data[0] == 1:
-                self.subs.add(topic)
-            elif not self.subs.remove(topic):
-                return True  # still subscribed by an earlier SUBSCRIBE
-        self.dist.send_to_all(msg)
+        if len(msg) == 1:
+            if len(data) and data[0] in (0, 1) and not self._subscription(data):
+                return True  # a cancel not passed on
+            self.dist.send_to_all(msg)
+            return True
+        out = []
+        process = True
+        for i, part in enumerate(msg):
+            if not process:
+                out.append(part)
+                continue
+            is_sub = len(part) > 0 and part[0] in (0, 1)
+            if i == 0 and self.options.only_first_subscribe:
+                process = is_sub  # libzmq: the frames after it only if it was one
+            if not is_sub or self._subscription(part):
+                out.append(part)
+        if out:
+            self.dist.send_to_all(out)
         return True
+
+    def _subscription(self, data: Any) -> bool:
+        """Apply a subscription or cancel frame; should it go upstream?"""
+        topic = bytes(data[1:])
+        if data[0] == 1:
+            self.subs.add(topic)
+            return True
+        # Not passed on when still subscribed by an earlier SUBSCRIBE (or never was).
+        return self.subs.remove(topic) or bool(self.options.xsub_verbose_unsubscribe)
+
+    def topics_count(self) -> int:
+        """TOPICS_COUNT: distinct prefixes this socket subscribed to."""
+        return len(self.subs)
 
     def xrecv(self) -> Msg | None:
         while True:
