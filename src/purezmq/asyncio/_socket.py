@@ -26,6 +26,9 @@ T = TypeVar("T", bound="Socket")
 class Socket(_SyncSocket["asyncio.Future[Any]"]):
     """Socket whose send/recv/poll methods return asyncio Futures (pyzmq's zmq.asyncio.Socket)."""
 
+    __slots__ = ("_waiting",)  # read on every operation (see the base class's __slots__)
+    _waiting: Waiting
+
     if not TYPE_CHECKING:
         # Subscriptable at runtime (``zmq.asyncio.Socket[Any]``, as code evaluating
         # annotations needs); to type checkers it is not generic, as in pyzmq.
@@ -50,7 +53,7 @@ class Socket(_SyncSocket["asyncio.Future[Any]"]):
 
                 context = Context.instance()
             super().__init__(context, socket_type, **kwargs)
-        self.__dict__["_waiting"] = Waiting(self)
+        object.__setattr__(self, "_waiting", Waiting(self))
 
     @classmethod
     def from_socket(cls: type[T], socket: _SyncSocket, io_loop: Any = None) -> T:

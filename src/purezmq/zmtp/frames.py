@@ -42,6 +42,7 @@ copying large payloads.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from struct import Struct
 from typing import Any
 
@@ -134,6 +135,10 @@ def encode_messages_iov(
     copied), so they must not be mutated until written. The list is never
     empty unless ``msgs`` is; it usually holds a single ``bytes``.
     """
+    if type(msgs) is list and len(msgs) >= _RUN_MIN:
+        joined = _encode_single_frames(msgs, copy_threshold)
+        if joined is not None:
+            return [joined]
     iov: list[Buffer] = []
     pieces: list[Buffer] = []
     ap = pieces.append
@@ -173,6 +178,28 @@ def encode_messages_iov(
     if pieces:
         iov.append(b"".join(pieces))
     return iov
+
+
+_first = itemgetter(0)
+
+
+def _encode_single_frames(msgs: list[Sequence[Buffer]], copy_threshold: int) -> bytes | None:
+    """A batch of single-frame messages of one size (under ``copy_threshold``) as
+    one ``bytes``; None for any other batch (the caller takes the general loop).
+
+    The bulk case: with every header alike, ``header.join(bodies)`` puts one
+    between each two bodies, so the whole batch is one join in C.
+    """
+    n = len(msgs)
+    if list(map(len, msgs)).count(1) != n:
+        return None
+    bodies = list(map(_first, msgs))
+    sizes = list(map(len, bodies))
+    size = sizes[0]
+    if sizes.count(size) != n or size >= copy_threshold:
+        return None
+    header = _LAST[size] if size < 256 else _pack_long(LONG, size)
+    return header + header.join(bodies)
 
 
 def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -> None:
