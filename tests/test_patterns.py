@@ -982,3 +982,23 @@ def test_sub_resubscribes_after_publisher_restart(ctx):
     pub2.send(b"x")
     pub2.send(b"t-end")
     assert collect(sub, b"t-end") == [b"t-end"]
+
+
+@pytest.mark.parametrize("kind", ["tcp", "ipc"])
+def test_pub_applies_a_subscription_sent_just_before(ctx, kind):
+    """A SUB subscribes and the PUB publishes microseconds later, in one thread (as
+    pyzmq's test_log does): the PUB reads the subscription off the wire first
+    (SocketBase.take_input), as libzmq's parallel I/O threads would have."""
+    for i in range(10):
+        pub = mk(ctx, zmq.PUB)
+        sub = mk(ctx, zmq.SUB)
+        sub.subscribe(b"A")
+        sub.connect(bind(pub, kind))
+        sync_sub(pub, sub, b"A")
+        time.sleep(0.002)  # past take_input's gap, as a real program's pause would be
+        sub.subscribe(b"")
+        pub.send(b"DEBUG %d" % i)
+        assert sub.poll(2000), i
+        assert sub.recv() == b"DEBUG %d" % i
+        pub.close(linger=0)
+        sub.close(linger=0)

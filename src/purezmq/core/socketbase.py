@@ -54,6 +54,8 @@ _POLLIN = getattr(select, "POLLIN", 1)
 _NO_GUARD = contextlib.nullcontext()
 # A blocking recv reads the connections itself when the socket has at most this many pipes.
 DIRECT_MAX = 8
+# ``take_input`` reads the connections at most this often (s).
+TAKE_INPUT_GAP = 0.001
 
 
 class Watcher(Protocol):
@@ -178,6 +180,7 @@ class SocketBase:
         self.replying = False
         # The poll object of the last direct wait, with the connection fds it watches.
         self._dpoll: tuple[list[int], Any] | None = None
+        self._input_taken = 0.0  # when take_input last looked
 
     @property
     def last_pipe(self) -> Pipe | None:
@@ -369,6 +372,33 @@ class SocketBase:
                     else:
                         peers.append((fd, peer))
         return peers
+
+    def take_input(self) -> None:
+        """Read what the connections have for us now, in this thread (at most once
+        per TAKE_INPUT_GAP; only sockets that may read directly, see _direct_peers).
+
+        A PUB about to publish applies the subscriptions already on the wire:
+        libzmq's I/O threads, running beside the application, would have by then,
+        while ours may be waiting for the GIL the application thread holds (a
+        SUB that subscribes and a PUB that publishes microseconds later).
+        """
+        now = time.monotonic()
+        if now - self._input_taken < TAKE_INPUT_GAP:
+            return
+        self._input_taken = now
+        peers = self._direct_peers()
+        if not peers:
+            return
+        assert _poll is not None
+        p = _poll()
+        for fd, _ in peers:
+            p.register(fd, _POLLIN)
+        ready = {fd for fd, _ev in p.poll(0)}
+        for fd, peer in peers:
+            if fd in ready:
+                peer.read_direct()
+        if self.mailbox:
+            self.process_commands()
 
     def _wait_direct(
         self, sig: Signal, peers: list[tuple[int, Any]], timeout: float | None

@@ -38,6 +38,7 @@ import socket
 import struct
 import sys
 import threading
+from itertools import islice
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -728,8 +729,9 @@ class StreamEngine:
         if n == 1:
             batch = [q.popleft()]
         else:
-            pop = q.popleft
-            batch = [pop() for _ in range(min(n, DRAIN_MSGS))]
+            # popleft() called by islice in C: the drainer is the queue's only
+            # reader, so the n it saw are there (messages are lists, never None).
+            batch = list(islice(iter(q.popleft, None), min(n, DRAIN_MSGS)))
         if self.sub_commands:
             self._send_with_subscriptions(batch)
         else:

@@ -125,6 +125,7 @@ class XPub(SocketBase):
         return matched
 
     def xsend(self, msg: Msg) -> bool:
+        self.take_input()  # subscriptions already sent apply to this message
         targets = self._targets(msg[0])
         if self.options.xpub_nodrop and not self.dist.all_writable(targets):
             return False
