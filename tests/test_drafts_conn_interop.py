@@ -288,3 +288,70 @@ def test_dealer_hiccup_and_hello_again(ctx: zmq.Context, node: NodeDriver, side:
     router.bind(ep)
     assert router.recv_multipart() == [b"d", b"HI"]
     assert subj.recv(300) is None
+
+
+# -- CHANNEL over tcp: it reconnects, as libzmq 4.3.5's does ---------------------------------
+#
+# zmq_socket(3) says CHANNEL (like PAIR) cannot auto-reconnect. libzmq's sources say
+# otherwise: channel.cpp has no reconnect logic of its own, and session_base.cpp's
+# engine_error() reconnects every connecting session whatever the socket type, the
+# pipe living on; the binder's channel_t::xattach_pipe takes a new pipe once the old
+# one has terminated. These tests hold purezmq to what libzmq does.
+
+CHANNEL = 20
+
+
+def _bind_retry(ctx: zmq.Context, kind: int, ep: str) -> Any:
+    """Bind at ``ep``, retrying while the previous socket's port is being let go."""
+    deadline = time.monotonic() + 10
+    while True:
+        s = mk(ctx, kind, timeout=10000)
+        try:
+            s.bind(ep)
+            return s
+        except zmq.ZMQError as e:
+            s.close()
+            if e.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def test_libzmq_channel_reconnects_to_ours(ctx: zmq.Context, node: NodeDriver) -> None:
+    """libzmq's connecting CHANNEL reconnects to a new CHANNEL of ours at the address."""
+    ours = _bind_retry(ctx, zmq.CHANNEL, LOOP)
+    ep = ours.last_endpoint.decode()
+    node.ok("socket", id="c", type=CHANNEL, opts={"linger": 0, "reconnectInterval": 20})
+    node.ok("connect", id="c", ep=ep)
+    node.ok("send", id="c", frames=[b"one"])
+    assert ours.recv() == b"one"
+    ours.send(b"back")
+    assert _frames(node.recv("c")) == [b"back"]
+    ours.close()
+    ours = _bind_retry(ctx, zmq.CHANNEL, ep)
+    node.ok("send", id="c", frames=[b"two"])
+    assert ours.recv() == b"two"
+    ours.send(b"back again")
+    assert _frames(node.recv("c")) == [b"back again"]
+
+
+def test_our_channel_reconnects_to_libzmq(ctx: zmq.Context, node: NodeDriver) -> None:
+    """Ours, connecting, does the same with libzmq's bound CHANNEL; and libzmq's binder,
+    busy with us, refuses a second CHANNEL (exclusivity) until we go."""
+    node.ok("socket", id="b", type=CHANNEL, opts={"linger": 0})
+    ep = node.ok("bind", id="b", ep=LOOP)["endpoint"]
+    ours = mk(ctx, zmq.CHANNEL, reconnect_ivl=20, timeout=10000)
+    ours.connect(ep)
+    ours.send(b"hello")
+    assert _frames(node.recv("b")) == [b"hello"]
+    intruder = mk(ctx, zmq.CHANNEL, reconnect_ivl=20)
+    intruder.connect(ep)
+    intruder.send(b"intruding")  # queued: its connection is refused by the binder
+    assert node.recv("b", timeout=300) is None
+    intruder.close()
+    node.ok("close", id="b")
+    node.ok("socket", id="b2", type=CHANNEL, opts={"linger": 0})
+    node.ok("bind", id="b2", ep=ep)
+    ours.send(b"again")
+    assert _frames(node.recv("b2")) == [b"again"]
+    node.ok("send", id="b2", frames=[b"reply"])
+    assert ours.recv() == b"reply"
