@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import install_zeromq_js
+from helpers import NodeDriver, install_zeromq_js
 
 import purezmq
 
@@ -42,3 +42,13 @@ def zeromq_dir() -> Path:
     """node_modules holding npm's zeromq 6 (installed into .cache/npm if missing; skips without
     node, npm or the registry): the libzmq-with-drafts-and-ws reference peer."""
     return install_zeromq_js()
+
+
+@pytest.fixture
+def node(zeromq_dir: Path) -> Iterator[NodeDriver]:
+    """A scripted libzmq-with-drafts peer (tests/node_driver.js), ended after the test."""
+    d = NodeDriver(zeromq_dir)
+    try:
+        yield d
+    finally:
+        d.close()

@@ -154,3 +154,93 @@ class NodePeer:
             self.proc.communicate(timeout=10)
         except (subprocess.TimeoutExpired, ValueError):
             pass
+
+
+NODE_DRIVER_JS = Path(__file__).resolve().parent / "node_driver.js"
+
+
+class NodeDriver:
+    """libzmq with drafts, scripted: ``node node_driver.js`` answering one JSON command
+    per line (see that file). ``call`` sends a command and returns its answer, failing
+    the test if none comes within ``wait`` seconds; ``close`` ends the process.
+
+    Frames go as bytes here and as latin1 strings on the line.
+    """
+
+    def __init__(self, zeromq_dir: Path) -> None:
+        import queue
+        import threading
+
+        env = {**os.environ, "ZEROMQ_DIR": str(zeromq_dir)}
+        self.proc = subprocess.Popen(
+            ["node", str(NODE_DRIVER_JS)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.put(line)
+            self.lines.put("")
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def call(self, op: str, wait: float = 20, **kw: Any) -> dict[str, Any]:
+        import json
+        import queue
+
+        assert self.proc.stdin is not None
+        if "frames" in kw:
+            kw["frames"] = [bytes(f).decode("latin1") for f in kw["frames"]]
+        self.proc.stdin.write(json.dumps({"op": op, **kw}) + "\n")
+        self.proc.stdin.flush()
+        try:
+            line = self.lines.get(timeout=wait)
+        except queue.Empty:
+            raise AssertionError(f"node driver: no answer to {op} in {wait} s") from None
+        if not line:
+            raise AssertionError(f"node driver exited: {self._stderr()}")
+        ans: dict[str, Any] = json.loads(line)
+        if "frames" in ans:
+            ans["frames"] = [f.encode("latin1") for f in ans["frames"]]
+        return ans
+
+    def ok(self, op: str, **kw: Any) -> dict[str, Any]:
+        """``call`` that fails the test unless the command succeeded."""
+        ans = self.call(op, **kw)
+        assert ans["ok"], f"node driver: {op} {kw}: {ans}"
+        return ans
+
+    def recv(self, sid: str, timeout: int = 10000) -> dict[str, Any] | None:
+        """The next message on socket ``sid`` ({"frames", "rid"?, "group"?}), or None
+        when none came within ``timeout`` ms."""
+        ans = self.call("recv", wait=timeout / 1000 + 20, id=sid, timeout=timeout)
+        if not ans["ok"]:
+            assert ans["error"] == "EAGAIN", ans
+            return None
+        return ans
+
+    def _stderr(self) -> str:
+        try:
+            _, err = self.proc.communicate(timeout=5)
+        except (subprocess.TimeoutExpired, ValueError):
+            return ""
+        return err or ""
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (subprocess.TimeoutExpired, OSError, ValueError):
+                self.proc.kill()
+        try:
+            self.proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass

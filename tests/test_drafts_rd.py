@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import socket
 import subprocess
 import threading
@@ -18,42 +17,10 @@ import purezmq as zmq
 
 HERE = Path(__file__).resolve().parent
 PEER_JS = HERE / "drafts_rd_peer.js"
-NPM_DIR = HERE.parent / ".cache" / "npm-rd"  # git-ignored (.cache/)
 N = 50
 
 
-# -- the node peer -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def node_zeromq() -> Path:
-    """node_modules holding zeromq 6 (installed into .cache/npm-rd if missing)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node/npm not installed: the libzmq-with-drafts peer (zeromq 6) is unavailable")
-    mods = NPM_DIR / "node_modules"
-    if not (mods / "zeromq" / "package.json").exists():
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        try:
-            r = subprocess.run(
-                [npm, "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "zeromq@6"],
-                capture_output=True,
-                text=True,
-                timeout=240,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.skip("npm install zeromq@6 timed out (registry unreachable?)")
-        if r.returncode != 0:
-            pytest.skip(f"npm install zeromq@6 failed (registry unavailable?): {r.stderr[-300:]}")
-    probe = subprocess.run(
-        [node, "-e", "require('zeromq/draft')"],
-        env=dict(os.environ, NODE_PATH=str(mods)),
-        capture_output=True,
-        timeout=30,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"zeromq 6 does not load under node: {probe.stderr[-300:]!r}")
-    return mods
+# -- the node peer (the shared zeromq_dir fixture, conftest.py, installs it once) ----------
 
 
 class Peer:
@@ -98,13 +65,6 @@ def free_udp_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return int(port)
-
-
-@pytest.fixture
-def ctx() -> Any:
-    c = zmq.Context()
-    yield c
-    c.destroy(linger=0)
 
 
 def dish_collect(dish: Any, count: int, group: str = "g", tries: int = 400) -> set[bytes]:
@@ -434,11 +394,11 @@ def test_concurrent_senders_and_receivers(ctx: Any) -> None:
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_node_radio_to_pure_dish_we_bind(ctx: Any, node_zeromq: Path, transport: str) -> None:
+def test_node_radio_to_pure_dish_we_bind(ctx: Any, zeromq_dir: Path, transport: str) -> None:
     dish = ctx.socket(zmq.DISH)
     dish.bind(f"{transport}://127.0.0.1:*")
     dish.join("g")
-    peer = Peer(node_zeromq, "radio", "connect", dish.last_endpoint.decode(), "g", str(N))
+    peer = Peer(zeromq_dir, "radio", "connect", dish.last_endpoint.decode(), "g", str(N))
     try:
         peer.ready()
         assert dish_collect(dish, N) == {b"m%d" % i for i in range(N)}
@@ -446,8 +406,8 @@ def test_node_radio_to_pure_dish_we_bind(ctx: Any, node_zeromq: Path, transport:
         peer.kill()
 
 
-def test_node_radio_binds_pure_dish_connects(ctx: Any, node_zeromq: Path) -> None:
-    peer = Peer(node_zeromq, "radio", "bind", "tcp://127.0.0.1:*", "g", str(N))
+def test_node_radio_binds_pure_dish_connects(ctx: Any, zeromq_dir: Path) -> None:
+    peer = Peer(zeromq_dir, "radio", "bind", "tcp://127.0.0.1:*", "g", str(N))
     try:
         ep = peer.ready()
         dish = ctx.socket(zmq.DISH)
@@ -478,9 +438,9 @@ def _node_dish_hears(peer: Peer) -> Any:
 
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
-def test_pure_radio_to_node_dish_they_bind(ctx: Any, node_zeromq: Path, transport: str) -> None:
+def test_pure_radio_to_node_dish_they_bind(ctx: Any, zeromq_dir: Path, transport: str) -> None:
     ep = "tcp://127.0.0.1:*" if transport == "tcp" else f"udp://127.0.0.1:{free_udp_port()}"
-    peer = Peer(node_zeromq, "dish", "bind", ep, "g", str(N))
+    peer = Peer(zeromq_dir, "dish", "bind", ep, "g", str(N))
     try:
         shown = peer.ready()
         if transport == "tcp":  # (for udp, libzmq's LAST_ENDPOINT has no "udp://")
@@ -492,10 +452,10 @@ def test_pure_radio_to_node_dish_they_bind(ctx: Any, node_zeromq: Path, transpor
         peer.kill()
 
 
-def test_pure_radio_binds_node_dish_connects(ctx: Any, node_zeromq: Path) -> None:
+def test_pure_radio_binds_node_dish_connects(ctx: Any, zeromq_dir: Path) -> None:
     radio = ctx.socket(zmq.RADIO)
     radio.bind("tcp://127.0.0.1:*")
-    peer = Peer(node_zeromq, "dish", "connect", radio.last_endpoint.decode(), "g", str(N))
+    peer = Peer(zeromq_dir, "dish", "connect", radio.last_endpoint.decode(), "g", str(N))
     try:
         peer.ready()
         radio_until(radio, _node_dish_hears(peer))
@@ -503,9 +463,9 @@ def test_pure_radio_binds_node_dish_connects(ctx: Any, node_zeromq: Path) -> Non
         peer.kill()
 
 
-def test_node_dgram_echo(ctx: Any, node_zeromq: Path) -> None:
+def test_node_dgram_echo(ctx: Any, zeromq_dir: Path) -> None:
     port = free_udp_port()
-    peer = Peer(node_zeromq, "dgram", "bind", f"udp://127.0.0.1:{port}")
+    peer = Peer(zeromq_dir, "dgram", "bind", f"udp://127.0.0.1:{port}")
     try:
         peer.ready()
         d = ctx.socket(zmq.DGRAM)

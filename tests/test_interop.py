@@ -660,3 +660,69 @@ def test_option_attributes_any_case(impl_name: str, ours: Impl, theirs: Impl) ->
     assert isinstance(s.FD, int)  # then close() must still work with the FD in use
     s.close()
     assert s.closed
+
+
+# -- XSUB: subscriptions made before any pipe exists -------------------------------------
+
+
+def _unused_tcp_endpoint() -> str:
+    """A loopback port the OS chose and nobody listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_xsub_keeps_subscriptions_made_before_any_pipe(
+    ctx: purezmq.Context, lzctx: Any, transport: str, tmp_path: Path
+) -> None:
+    """libzmq's XSUB stores subscriptions and sends them to every pipe attached later
+    (xsub.cpp, xattach_pipe), and again after a reconnect (xhiccuped). Ours: subscribed
+    before connect() and before a libzmq PUB binds late, then to the PUB that replaces
+    it; a libzmq XPUB sees each subscription once."""
+    ep = _unused_tcp_endpoint() if transport == "tcp" else f"ipc://{tmp_path}/late.sock"
+    xsub = ctx.socket(purezmq.XSUB)
+    xsub.linger = 0
+    xsub.reconnect_ivl = 20
+    xsub.send(b"\x01topic")
+    xsub.send(b"\x01gone")
+    xsub.send(b"\x00gone")  # cancelled before any pipe: not replayed
+    xsub.connect(ep)
+
+    def delivered(pub: Any) -> list[bytes]:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            pub.send(b"gone: must not arrive")
+            pub.send(b"topic data")
+            if xsub.poll(20):
+                return [xsub.recv()]
+        return []
+
+    for _ in range(2):  # the late PUB, then the one bound after it went
+        pub = lzctx.socket(zmq.PUB)
+        pub.linger = 0
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the previous PUB's port may take a moment to be let go
+            try:
+                pub.bind(ep)
+                break
+            except zmq.ZMQError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        assert delivered(pub) == [b"topic data"]
+        pub.close()
+    xsub.close()
+
+    xpub = lzctx.socket(zmq.XPUB)
+    xpub.linger = 0
+    xpub.rcvtimeo = TIMEOUT_MS
+    xsub = ctx.socket(purezmq.XSUB)
+    xsub.linger = 0
+    xsub.send(b"\x01a")
+    xsub.send(b"\x01b")
+    ep2 = _unused_tcp_endpoint() if transport == "tcp" else f"ipc://{tmp_path}/late2.sock"
+    xsub.connect(ep2)
+    xpub.bind(ep2)  # nothing more from our side: the connect's pipe carries them
+    assert sorted([xpub.recv(), xpub.recv()]) == [b"\x01a", b"\x01b"]
+    xsub.close()

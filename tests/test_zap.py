@@ -355,3 +355,85 @@ def test_failed_curve_handshake_reports_libzmq_event(ctx: Any, lzctx: Any) -> No
     client.send(b"x")
     seen = refused(server, mon, purezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL)
     assert seen[-1][1] == purezmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+
+
+# -- the client's side of a ZAP refusal, against libzmq ------------------------------------
+
+
+def _refusing_zap(lib: Any, c: Any) -> tuple[threading.Event, threading.Thread]:
+    """A ZAP handler in context ``c`` (library ``lib``) that answers 400 to everyone."""
+    h = c.socket(lib.REP)
+    h.linger = 0
+    h.rcvtimeo = 100
+    h.bind("inproc://zeromq.zap.01")
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                req = h.recv_multipart()
+            except lib.Again:
+                continue
+            h.send_multipart([req[0], req[1], b"400", b"denied", b"", b""])
+        h.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return stop, t
+
+
+def _client_events(mon: Any, parse: Any, again: type[Exception], window: float) -> list[int]:
+    """Monitor events seen within ``window`` seconds (bounded: a refusal is final)."""
+    seen = []
+    end = time.monotonic() + window
+    while time.monotonic() < end:
+        try:
+            seen.append(int(parse(mon)["event"]))
+        except again:
+            pass
+    return seen
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "CURVE"])
+@pytest.mark.parametrize("client", ["purezmq", "libzmq"])
+def test_client_refused_by_libzmq_zap_reports_auth_failure(
+    ctx: purezmq.Context, lzctx: Any, mech: str, client: str
+) -> None:
+    """A client refused by a libzmq server's ZAP handler reports
+    EVENT_HANDSHAKE_FAILED_AUTH with the status code (libzmq's
+    mechanism_base_t::handle_error_reason on the ERROR command) and does not
+    connect again (RFC 37; libzmq's session ends on the error) -- ours as libzmq's."""
+    import zmq as pyzmq
+    from zmq.utils.monitor import recv_monitor_message as lz_parse
+
+    pz_parse = recv_monitor_message
+
+    stop, t = _refusing_zap(pyzmq, lzctx)
+    try:
+        srv = lzctx.socket(pyzmq.REP)
+        srv.linger = 0
+        if client == "purezmq":
+            cli, lib, parse, again = ctx.socket(purezmq.REQ), purezmq, pz_parse, purezmq.Again
+        else:
+            cli, lib, parse, again = lzctx.socket(pyzmq.REQ), pyzmq, lz_parse, pyzmq.Again
+        cli.linger = 0
+        cli.reconnect_ivl = 20
+        if mech == "PLAIN":
+            srv.plain_server = True
+            cli.plain_username, cli.plain_password = b"user", b"wrong"
+        else:
+            spub, ssec = pyzmq.curve_keypair()
+            cpub, csec = pyzmq.curve_keypair()
+            srv.curve_server = True
+            srv.curve_secretkey = ssec
+            cli.curve_serverkey, cli.curve_publickey, cli.curve_secretkey = spub, cpub, csec
+        port = srv.bind_to_random_port("tcp://127.0.0.1")
+        mon = cli.get_monitor_socket(lib.EVENT_CONNECTED | lib.EVENT_HANDSHAKE_FAILED_AUTH)
+        mon.rcvtimeo = 50
+        cli.connect(f"tcp://127.0.0.1:{port}")
+        seen = _client_events(mon, parse, again, 1.0)
+        assert seen == [purezmq.EVENT_CONNECTED, purezmq.EVENT_HANDSHAKE_FAILED_AUTH], seen
+        cli.disable_monitor()
+    finally:
+        stop.set()
+        t.join(5)

@@ -80,6 +80,7 @@ class Pipe:
         "routing_id",
         "metadata",
         "dead",
+        "refused",
         "endpoint",
         "inproc_peer",
         "conflate",
@@ -110,6 +111,7 @@ class Pipe:
         self.routing_id = b""
         self.metadata: dict[str, str] = {}
         self.dead = False  # far end gone; dropped once inq is drained
+        self.refused = False  # the pattern would not take it (PAIR busy, duplicate id)
         self.endpoint = endpoint
         self.inproc_peer: Pipe | None = None  # for inproc: the peer socket's pipe
         self.conflate = False  # keep only the newest message

@@ -528,7 +528,10 @@ class SocketBase:
         pipe.conflate = pipe.conflate or bool(self.options.conflate)
         self.pipes.append(pipe)
         self.xattach_pipe(pipe)
-        if pipe.dead:  # refused by the pattern (PAIR busy, duplicate routing id)
+        # Refused by the pattern (PAIR busy, duplicate routing id). A pipe that is only
+        # dead ended already: attached all the same, so that what it brought (a
+        # DISCONNECT_MSG, a ROUTER_NOTIFY) is read before its pipe_terminated drops it.
+        if pipe.refused:
             if pipe in self.pipes:
                 self.pipes.remove(pipe)
             return False

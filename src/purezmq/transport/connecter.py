@@ -323,8 +323,12 @@ class Connecter:
         opts = self.sock.options
         stop = opts.reconnect_stop
         # RECONNECT_STOP: a failed handshake, or a disconnect() / close(), ends it here.
-        stop_now = (not handshaken and stop & C.RECONNECT_STOP_HANDSHAKE_FAILED) or (
-            self.closing and stop & C.RECONNECT_STOP_AFTER_DISCONNECT
+        stop_now = (
+            (not handshaken and stop & C.RECONNECT_STOP_HANDSHAKE_FAILED)
+            or (self.closing and stop & C.RECONNECT_STOP_AFTER_DISCONNECT)
+            # The peer sent ERROR (a ZAP refusal, mostly): RFC 37 says do not come back
+            # with the same credentials, and libzmq's session ends there.
+            or engine.refused
         )
         if pipe is not None:
             if not self.closing:

@@ -113,6 +113,14 @@ class EngineHost(Protocol):
     def engine_closed(self, engine: StreamEngine, handshaken: bool) -> None: ...
 
 
+def zap_status(reason: bytes) -> int:
+    """The ZAP status code (300, 400, 500) an ERROR's reason is, or 0 if it is not one
+    (libzmq: exactly three octets, "3", "4" or "5" then "00")."""
+    if len(reason) == 3 and reason[1:] == b"00" and reason[:1] in (b"3", b"4", b"5"):
+        return int(reason)
+    return 0
+
+
 class StreamEngine:
     """One ZMTP connection over tcp or ipc (or ZWS over tcp: ws, wss)."""
 
@@ -188,6 +196,7 @@ class StreamEngine:
         self.failed: str | None = None  # a write error seen off the loop thread
         self._reader = self._on_readable
         self.handshaken = False
+        self.refused = False  # the peer sent ERROR: the connecter does not try again
         # Reading in the application thread (see the section below).
         self.direct_ok = True  # cleared for good on EOF / errors
         self.app_waiting = False  # an app thread (or loop) waits on our fd and will read
@@ -551,6 +560,12 @@ class StreamEngine:
                 return
             elif isinstance(ev, ErrorReceived):
                 log.warning("purezmq: peer %s sent ERROR: %r", self.peer_address, ev.reason)
+                code = zap_status(ev.reason)
+                if code and not self.handshaken:
+                    # The server's ZAP handler refused us: libzmq's client reports the
+                    # status code (mechanism_base_t::handle_error_reason).
+                    self._event(C.EVENT_HANDSHAKE_FAILED_AUTH, code)
+                self.refused = True  # RFC 37, and libzmq: fatal, no reconnect
                 self.close()
                 return
 

@@ -20,7 +20,7 @@ class Pair(SocketBase):
 
     def xattach_pipe(self, pipe: Pipe) -> None:
         if self.peer_pipe is not None:
-            pipe.dead = True  # refused: the engine closes that connection
+            pipe.refused = pipe.dead = True  # the engine closes that connection
             return
         self.peer_pipe = pipe
 

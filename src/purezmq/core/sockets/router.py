@@ -46,7 +46,7 @@ class Router(SocketBase):
         if pipe in self.anonymous:
             self.anonymous.discard(pipe)
             self._identify(pipe)
-            if pipe.dead:
+            if pipe.refused:  # (dead alone: the connection ended; its input stays readable)
                 self.pipes.remove(pipe)
                 if pipe.peer is not None:
                     pipe.peer.disconnect()
@@ -60,7 +60,7 @@ class Router(SocketBase):
         old = self.outpipes.get(rid)
         if old is not None:
             if not self.options.router_handover:
-                pipe.dead = True  # refused: the engine drops that connection
+                pipe.refused = pipe.dead = True  # the engine drops that connection
                 return
             # Handover: the new connection takes the id; the old one is closed.
             del self.outpipes[rid]

@@ -21,6 +21,12 @@ Rules this module keeps:
   libzmq 4.3.5).
 - Both sides check the peer's metadata with the connection's validator
   before answering it (server: INITIATE before READY).
+- libzmq 4.x's PLAIN sends ERROR as ``"^RROR" reason-size reason`` (its
+  plain_common.hpp writes the prefix as the C string ``"\x05ERROR"``, whose
+  hex escape swallows the ``E``: octet 0x5E, then ``RROR``), and its PLAIN
+  client understands only that form. The client here takes both forms; the
+  server sends RFC 37's (a libzmq PLAIN client then reports
+  HANDSHAKE_FAILED_PROTOCOL, UNEXPECTED_COMMAND, instead of the ZAP code).
 
 State machine (``_state``; ERROR from the peer in any state ends it with
 ``ErrorReceived``, handled by the base class)::
@@ -42,9 +48,9 @@ State machine (``_state``; ERROR from the peer in any state ends it with
 from __future__ import annotations
 
 from .. import errors
-from ..commands import READY, encode_body, encode_ready
+from ..commands import READY, decode_error, encode_body, encode_ready
 from ..errors import ProtocolError
-from ..events import AuthenticationFailed
+from ..events import AuthenticationFailed, ErrorReceived
 from .base import Mechanism
 
 __all__ = ["PlainMechanism"]
@@ -52,6 +58,7 @@ __all__ = ["PlainMechanism"]
 HELLO = b"HELLO"
 WELCOME = b"WELCOME"
 INITIATE = b"INITIATE"
+LIBZMQ_ERROR = b"\x5eRROR"  # libzmq 4.x's ERROR prefix (see the module docstring)
 
 START = "START"
 WAIT_HELLO = "WAIT_HELLO"
@@ -113,6 +120,14 @@ class PlainMechanism(Mechanism):
         """Never show the password."""
         role = "server" if self.as_server else "client"
         return f"<PlainMechanism {role} {self._state}>"
+
+    def receive_command(self, body: bytes) -> None:
+        """A handshake command; libzmq 4.x's misspelt ERROR (above) counts as ERROR."""
+        if body[:5] == LIBZMQ_ERROR and not self.as_server:
+            self.events.append(ErrorReceived(decode_error(body[5:])))
+            self.finished = True
+            return
+        super().receive_command(body)
 
     def _on_start(self) -> None:
         """The client speaks first with HELLO; the server waits."""
