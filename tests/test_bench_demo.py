@@ -96,7 +96,10 @@ def test_bench_data_all_kinds_with_pyzmq() -> None:
     for row in rows:
         assert [r["status"] for r in row["results"]] == ["ok", "ok"], row
         assert all(r["best"] > 0 for r in row["results"])
-        assert 0.05 < row["ratio"] < 20, row
+        # The ratio is the second column over the first. Its value says nothing here:
+        # a quick cell lasts milliseconds, so one preemption under load moves it 50x.
+        first, second = (r["best"] for r in row["results"])
+        assert row["ratio"] == pytest.approx(second / first), row
         assert row["unit"] == ("msg/s" if "thr" in row["name"] else "us")
         assert row["higher_is_better"] == (row["unit"] == "msg/s")
 
