@@ -3,17 +3,22 @@ peers on the other side in both directions.
 
 Every subprocess has a deadline (``subprocess.run(timeout=...)`` or a
 ``communicate`` timeout) and is killed if it is still running at the end of
-its test. Ports are chosen by the OS: the libzmq side binds to port 0, or a
-CLI process binds ``tcp://127.0.0.1:*`` after a free port was asked for.
+its test. Ports are chosen by the OS when a socket binds: the libzmq side binds
+to port 0, a CLI process binds ``tcp://127.0.0.1:*`` and says on stderr which
+port it got (never a port found free first and bound later: another process
+on the host can take it in between).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import select
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,10 +68,37 @@ def start(procs: list[subprocess.Popen[str]], *args: str) -> subprocess.Popen[st
     return p
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def bound_endpoints(p: subprocess.Popen[str], n: int = 1) -> list[str]:
+    """The first ``n`` endpoints a CLI process reports on stderr ("... bound to EP") after
+    binding a port the OS chose (``tcp://127.0.0.1:*``). Read byte by byte from the pipe's
+    fd, so that ``communicate()`` still gets the rest; bounded by ``DEADLINE``."""
+    assert p.stderr is not None
+    fd = p.stderr.fileno()
+    deadline = time.monotonic() + DEADLINE
+    found: list[str] = []
+    line = b""
+    while len(found) < n:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no 'bound to' line on stderr within {DEADLINE} s"
+        if not select.select([fd], [], [], left)[0]:
+            continue
+        c = os.read(fd, 1)
+        assert c, f"the process exited before binding: {line.decode(errors='replace')}"
+        if c != b"\n":
+            line += c
+            continue
+        text, line = line.decode(), b""
+        if " bound to " in text:
+            found.append(text.rsplit(" bound to ", 1)[1].strip())
+    return found
+
+
+def refusing_port() -> tuple[socket.socket, int]:
+    """A port nothing listens on, held (bound, not listening) while the socket is open, so
+    that connections to it are refused and no one else can take it meanwhile."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return s, int(s.getsockname()[1])
 
 
 def lz(lzctx: Any, kind: str, **opts: Any) -> tuple[Any, int]:
@@ -86,9 +118,9 @@ def lz(lzctx: Any, kind: str, **opts: Any) -> tuple[Any, int]:
 
 
 def test_push_to_pull_three_lines(procs: list[subprocess.Popen[str]]) -> None:
-    port = free_port()
-    pull = start(procs, "pull", "-b", f"tcp://127.0.0.1:{port}", "-n", "3", "--timeout", "20")
-    push = cli("push", "-c", f"tcp://127.0.0.1:{port}", "--timeout", "20", input="a\nb\nc\n")
+    pull = start(procs, "pull", "-b", "tcp://127.0.0.1:*", "-n", "3", "--timeout", "20")
+    (ep,) = bound_endpoints(pull)
+    push = cli("push", "-c", ep, "--timeout", "20", input="a\nb\nc\n")
     assert push.returncode == 0, push.stderr
     out, err = pull.communicate(timeout=DEADLINE)
     assert pull.returncode == 0, err
@@ -167,12 +199,11 @@ def test_req_against_libzmq_rep(procs: list[subprocess.Popen[str]], lzctx: Any) 
 def test_rep_answers_libzmq_req(procs: list[subprocess.Popen[str]], lzctx: Any) -> None:
     import zmq
 
-    port = free_port()
-    rep = start(procs, "rep", "-b", f"tcp://127.0.0.1:{port}", "-n", "2", "--reply", "ok")
+    rep = start(procs, "rep", "-b", "tcp://127.0.0.1:*", "-n", "2", "--reply", "ok")
     req = lzctx.socket(zmq.REQ)
     req.linger = 0
     req.rcvtimeo = 20000
-    req.connect(f"tcp://127.0.0.1:{port}")
+    req.connect(bound_endpoints(rep)[0])
     for word in (b"hello", b"again"):
         req.send(word)
         assert req.recv() == b"ok"
@@ -291,12 +322,11 @@ def test_curve_server_cli_with_libzmq_client(
 
     r = cli("keygen", "--dir", str(tmp_path), "--name", "srv", "--json")
     keys = json.loads(r.stdout)
-    port = free_port()
     rep = start(
         procs,
         "rep",
         "-b",
-        f"tcp://127.0.0.1:{port}",
+        "tcp://127.0.0.1:*",
         "--curve-server",
         "--curve-keyfile",
         keys["secret_file"],
@@ -308,7 +338,7 @@ def test_curve_server_cli_with_libzmq_client(
     req.rcvtimeo = 20000
     req.curve_serverkey = keys["public"].encode()
     req.curve_publickey, req.curve_secretkey = zmq.curve_keypair()
-    req.connect(f"tcp://127.0.0.1:{port}")
+    req.connect(bound_endpoints(rep)[0])
     req.send(b"echo me")
     assert req.recv() == b"echo me"
     out, err = rep.communicate(timeout=DEADLINE)
@@ -401,8 +431,9 @@ def test_probe_wrong_type_hint(lzctx: Any) -> None:
 
 
 def test_probe_nothing_listening() -> None:
-    port = free_port()
-    r = cli("probe", f"tcp://127.0.0.1:{port}", "--timeout", "5")
+    held, port = refusing_port()
+    with held:
+        r = cli("probe", f"tcp://127.0.0.1:{port}", "--timeout", "5")
     assert r.returncode == 1
     assert "connect:" in r.stdout and "FAILED" in r.stdout
 
@@ -424,12 +455,11 @@ def test_monitor_prints_events(lzctx: Any) -> None:
 def test_proxy_forwards_and_reports(procs: list[subprocess.Popen[str]], lzctx: Any) -> None:
     import zmq
 
-    fport, bport = free_port(), free_port()
     proxy = start(
         procs,
         "proxy",
-        f"tcp://127.0.0.1:{fport}",
-        f"tcp://127.0.0.1:{bport}",
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
         "--pattern",
         "streamer",
         "--duration",
@@ -437,18 +467,18 @@ def test_proxy_forwards_and_reports(procs: list[subprocess.Popen[str]], lzctx: A
         "--interval",
         "0.5",
     )
+    frontend, backend = bound_endpoints(proxy, 2)  # "proxy: frontend PULL bound to ..."
     push = lzctx.socket(zmq.PUSH)
     push.linger = 0
-    push.connect(f"tcp://127.0.0.1:{fport}")
+    push.connect(frontend)
     pull = lzctx.socket(zmq.PULL)
     pull.linger = 0
     pull.rcvtimeo = 20000
-    pull.connect(f"tcp://127.0.0.1:{bport}")
+    pull.connect(backend)
     push.send(b"via the proxy")
     assert pull.recv() == b"via the proxy"
     out, err = proxy.communicate(timeout=DEADLINE)
     assert proxy.returncode == 0, err
-    assert "frontend PULL bound to" in err
     assert "frontend in 1 (13 B)" in err.splitlines()[-1]
 
 
@@ -464,10 +494,10 @@ def test_bad_endpoint_is_a_clear_error() -> None:
 
 
 def test_timeout_exits_3() -> None:
-    port = free_port()
-    r = cli("pull", "-b", f"tcp://127.0.0.1:{port}", "--timeout", "0.5")
+    r = cli("pull", "-b", "tcp://127.0.0.1:*", "--timeout", "0.5")
     assert r.returncode == 3
     assert "timed out" in r.stderr
+    assert re.search(r"^purezmq pull: bound to tcp://127\.0\.0\.1:\d+$", r.stderr, re.M)
 
 
 def test_draft_types_and_usage() -> None:

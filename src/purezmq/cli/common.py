@@ -116,7 +116,8 @@ def add_endpoint_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ENDPOINT",
-        help="bind to ENDPOINT (repeatable), e.g. tcp://*:5555, ipc:///tmp/s",
+        help="bind to ENDPOINT (repeatable), e.g. tcp://*:5555, ipc:///tmp/s; with a port "
+        "of * (tcp://127.0.0.1:*) the OS picks one and stderr says which",
     )
     p.add_argument(
         "-c",
@@ -264,6 +265,17 @@ class Security:
             self.auth = None
 
 
+def os_chosen(endpoint: str) -> bool:
+    """Does binding ``endpoint`` leave the port (ipc: the path) to the OS?
+
+    ``tcp://127.0.0.1:*`` (or ``:0``) and ``ipc://*``, as zmq_bind(3) has them.
+    """
+    if endpoint == "ipc://*":
+        return True
+    port = endpoint.rsplit(":", 1)[-1].split("/", 1)[0]  # ws://host:*/path too
+    return endpoint.startswith(("tcp://", "ws://", "wss://")) and port in ("*", "0")
+
+
 def attach(sock: purezmq.Socket, args: argparse.Namespace) -> None:
     """Bind and connect as asked; a bad endpoint is a CliError naming it."""
     if not args.bind and not args.connect:
@@ -273,6 +285,10 @@ def attach(sock: purezmq.Socket, args: argparse.Namespace) -> None:
             sock.bind(ep)
         except purezmq.ZMQError as e:
             raise fail(f"cannot bind {ep}: {e}") from None
+        if os_chosen(ep):
+            # Say where: a peer (or a script) needs the port the OS picked.
+            where = sock.last_endpoint.decode()
+            print(f"purezmq {args.command}: bound to {where}", file=sys.stderr, flush=True)
     for ep in args.connect:
         try:
             sock.connect(ep)
