@@ -7,6 +7,7 @@ terminated, so nothing (threads, fds, bound ports, ipc files) outlives a test.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,19 @@ import pytest
 from helpers import NodeDriver, install_zeromq_js
 
 import purezmq
+
+
+@pytest.fixture(autouse=True)
+def _release_held_ports() -> Iterator[None]:
+    """Close the sockets holding ports that helpers.held_port() gave this test.
+
+    (Tests import the module as ``helpers`` or as ``tests.helpers``: two modules.)
+    """
+    yield
+    for name in ("helpers", "tests.helpers"):
+        held = getattr(sys.modules.get(name), "HELD", [])
+        while held:
+            held.pop().close()
 
 
 @pytest.fixture

@@ -4,11 +4,33 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Sockets holding the ports held_port() handed out; tests/conftest.py closes them
+# after each test.
+HELD: list[socket.socket] = []
+
+
+def held_port(host: str = "127.0.0.1") -> int:
+    """A tcp port on ``host`` for a peer that binds it later, which nobody else can take.
+
+    The OS picks it; a socket stays bound to it (with SO_REUSEADDR, not listening)
+    until the test ends. Meanwhile connections to it are refused, no other process
+    gets it from bind(0) or as a connection's source port, and purezmq, libzmq and
+    sshd (which all set SO_REUSEADDR on listeners) can still bind and listen there.
+    A port found free and released at once can be taken by anyone before the late
+    peer binds it: on a shared host that failed tests now and then.
+    """
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    HELD.append(s)
+    return int(s.getsockname()[1])
 
 
 def mk(ctx: Any, kind: int, *, timeout: int = 2000, **opts: Any) -> Any:

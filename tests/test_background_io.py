@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import held_port
+
 zmq = pytest.importorskip("zmq")  # pyzmq: libzmq, the reference peer
 zmq_monitor = pytest.importorskip("zmq.utils.monitor")
 
@@ -71,11 +73,7 @@ def free_endpoint(transport: str, tmp_path: Path) -> str:
     """An endpoint nobody listens on yet (for a peer that binds later)."""
     if transport == "ipc":
         return f"ipc://{tmp_path}/late.ipc"
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    return f"tcp://127.0.0.1:{held_port()}"
 
 
 def recv_until(sock: Any, n: int, deadline: float) -> list[Any]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ from typing import Any
 import pytest
 
 import purezmq
+from tests.helpers import held_port
 
 zmq = pytest.importorskip("zmq")
 
@@ -256,9 +256,7 @@ def _free_endpoint(transport: str, tmp_path: Path) -> str:
     """An endpoint nobody listens on yet (the tcp port is chosen by the OS)."""
     if transport == "ipc":
         return f"ipc://{tmp_path}/later.ipc"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    return f"tcp://127.0.0.1:{held_port()}"
 
 
 @pytest.mark.parametrize("transport", ["ipc", "tcp"])

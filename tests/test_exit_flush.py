@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import held_port
+
 zmq = pytest.importorskip("zmq")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,13 +189,6 @@ def expected(n: int) -> list[bytes]:
 
 def endpoint(transport: str, tmp_path: Path, name: str = "exit.ipc") -> str:
     return "tcp://127.0.0.1:0" if transport == "tcp" else f"ipc://{tmp_path / name}"
-
-
-def free_tcp_port() -> int:
-    """A port the OS just handed out and nobody listens on (for peers that come late)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- everything sent before the program ends arrives ---------------------------------------
@@ -380,7 +375,7 @@ def test_finite_linger_ends_the_exit_wait(
 ) -> None:
     # Nobody ever listens there: the queued messages are dropped after LINGER.
     if transport == "tcp":
-        ep = f"tcp://127.0.0.1:{free_tcp_port()}"
+        ep = f"tcp://127.0.0.1:{held_port()}"
     else:
         ep = endpoint("ipc", tmp_path, "nobody.ipc")
     sender = run_sender(UNREACHABLE, 500, ep, "connect", linger)
@@ -424,7 +419,7 @@ def test_exit_wait_resolves_host_names_after_threading_shutdown(
     addr = str(infos[0][4][0])
     if not addr.startswith("127."):
         pytest.skip(f"the host name {host!r} is not a loopback address")
-    port = free_tcp_port()
+    port = held_port(addr)
     sender = run_sender(ANNOUNCE_EXIT + UNREACHABLE, 500, f"tcp://{host}:{port}", "connect", -1)
     assert sender.line() == "exiting"
     receiver = pull(lzctx)

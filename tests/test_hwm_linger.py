@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from helpers import mk
+from helpers import held_port, mk
 
 import purezmq as zmq
 
@@ -35,15 +35,6 @@ def ctx2():
 def tcp_bind(sock):
     sock.bind("tcp://127.0.0.1:*")
     return sock.get(zmq.LAST_ENDPOINT).decode()
-
-
-def free_port():
-    """A port the OS just handed out (and that nobody listens on now)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def nothing(sock, ms=150):
@@ -230,7 +221,7 @@ def _term_in_thread(c):
 
 
 def test_linger_delivers_to_late_peer_tcp(ctx, ctx2):
-    port = free_port()
+    port = held_port()
     push = ctx2.socket(zmq.PUSH)
     push.reconnect_ivl = 20
     push.connect(f"tcp://127.0.0.1:{port}")
@@ -247,7 +238,7 @@ def test_linger_delivers_to_late_peer_tcp(ctx, ctx2):
 
 
 def test_linger_zero_drops_and_term_is_prompt(ctx, ctx2):
-    port = free_port()
+    port = held_port()
     push = ctx2.socket(zmq.PUSH)
     push.connect(f"tcp://127.0.0.1:{port}")
     for i in range(3):
@@ -262,7 +253,7 @@ def test_linger_zero_drops_and_term_is_prompt(ctx, ctx2):
 
 
 def test_linger_expires_term_returns(ctx2):
-    port = free_port()
+    port = held_port()
     push = ctx2.socket(zmq.PUSH)
     push.connect(f"tcp://127.0.0.1:{port}")
     push.send(b"never delivered")
@@ -274,7 +265,7 @@ def test_linger_expires_term_returns(ctx2):
 
 def test_context_default_linger_applies_to_close(ctx2):
     ctx2.linger = 0
-    port = free_port()
+    port = held_port()
     push = ctx2.socket(zmq.PUSH)
     assert push.linger == 0
     push.connect(f"tcp://127.0.0.1:{port}")
@@ -395,7 +386,7 @@ def test_reconnect_after_peer_restart(ctx):
 
 
 def test_messages_queued_while_disconnected_are_delivered(ctx):
-    port = free_port()
+    port = held_port()
     push = mk(ctx, zmq.PUSH, reconnect_ivl=20)
     push.connect(f"tcp://127.0.0.1:{port}")
     for i in range(5):

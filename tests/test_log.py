@@ -24,7 +24,7 @@ import purezmq
 from purezmq.log import handlers
 from purezmq.log.__main__ import Printer
 from purezmq.log.handlers import TOPIC_DELIM, PUBHandler, TopicLogger
-from tests.helpers import mk
+from tests.helpers import held_port, mk
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
@@ -342,9 +342,7 @@ def test_watcher_reads_a_libzmq_pubhandler(tmp_path: Path) -> None:
     lz_handlers = pytest.importorskip("zmq.log.handlers")
     if lz.__name__ != "zmq" or not hasattr(lz, "backend"):
         pytest.skip("pyzmq is not importable as zmq here")
-    from tests.test_ssh import _free_port
-
-    port = _free_port()
+    port = held_port()
     proc = _watch(["--bind", "-n", "1", "--separator", " :: ", f"tcp://127.0.0.1:{port}"], _env())
     lzctx = lz.Context()
     pub = lzctx.socket(lz.PUB)

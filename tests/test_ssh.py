@@ -32,7 +32,7 @@ import pytest
 import purezmq
 from purezmq import ssh
 from purezmq.ssh import tunnel as tunnel_mod
-from tests.helpers import mk
+from tests.helpers import held_port, mk
 
 SSHD = shutil.which("sshd") or next(
     (p for p in ("/usr/sbin/sshd", "/usr/local/sbin/sshd") if os.path.exists(p)), None
@@ -50,14 +50,6 @@ class Sshd:
     server: str  # user@127.0.0.1:port
     user: str
     proc: subprocess.Popen[bytes]
-
-
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _children(pid: int) -> list[int]:
@@ -128,7 +120,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     if os.geteuid() == 0:
         # Debian's sshd refuses to start without its privilege separation directory.
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-    port = _free_port()
+    port = held_port()
     (d / "sshd_config").write_text(
         f"""Port {port}
 ListenAddress 127.0.0.1
