@@ -8,6 +8,7 @@ types), the expected values here are what pyzmq 27 / libzmq 4.3.5 give.
 from __future__ import annotations
 
 import errno
+import io
 import itertools
 import pickle
 import select as _select
@@ -120,6 +121,43 @@ def test_recv_copy_false_frames(pair):
     frames = b.recv_multipart(copy=False)
     assert [f.bytes for f in frames] == [b"p", b"q"]
     assert [f.more for f in frames] == [True, False]
+
+
+def test_frame_exports_a_writable_buffer(tcp_pair):
+    """memoryview(frame) on every Python (a C base type before 3.12): as pyzmq's, a
+    received frame's view is writable and stays valid after later receives."""
+    a, b = tcp_pair
+    a.send(b"\x00" * 64)
+    f = b.recv(copy=False)
+    view = memoryview(f)
+    assert type(view) is memoryview and not view.readonly
+    assert view.ndim == 1 and view.shape == (64,) and view.tobytes() == b"\x00" * 64
+    view[:2] = b"ab"
+    assert f.bytes[:2] == b"ab" and f.buffer.tobytes() == view.tobytes()
+    a.send(b"\xff" * 64)
+    assert b.recv(copy=False).bytes == b"\xff" * 64
+    assert view.tobytes() == b"ab" + b"\x00" * 62  # not a reused receive buffer
+    data = "§¶•ªº".encode()
+    mv = memoryview(zmq.Frame(data))
+    assert (mv.ndim, mv.shape, mv.tobytes()) == (1, (len(data),), data)
+    buf = zmq.Frame(b"....")
+    assert io.BytesIO(b"xyz").readinto(buf) == 3 and buf.bytes == b"xyz."
+    assert b"".join([zmq.Frame(b"jo"), zmq.Frame(b"in")]) == b"join"
+
+
+def test_large_frame_buffer_is_viewed_in_place():
+    """Data of COPY_THRESHOLD bytes or more is never copied for a view: read-only bytes
+    give a read-only view, and a request for a writable one is refused."""
+    data = b"x" * zmq.COPY_THRESHOLD
+    f = zmq.Frame(data, copy=False)
+    view = memoryview(f)
+    assert view.readonly  # not a copy: that would be a writable bytearray
+    with pytest.raises(TypeError):
+        io.BytesIO(b"y").readinto(f)
+    shared = bytearray(zmq.COPY_THRESHOLD)
+    w = memoryview(zmq.Frame(shared, copy=False))
+    w[0] = 1
+    assert shared[0] == 1
 
 
 def test_send_frame_objects(pair):

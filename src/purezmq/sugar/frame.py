@@ -15,6 +15,7 @@ from typing import Any
 
 from purezmq import constants as C
 from purezmq.error import NotDone, ZMQError
+from purezmq.sugar._buffer import BufferExporter
 
 C_COPY_THRESHOLD = 65536  # zmq.COPY_THRESHOLD
 
@@ -92,12 +93,19 @@ def _tracked(data: Any) -> tuple[_TrackedBytes, MessageTracker]:
     return tb, MessageTracker(ev)
 
 
-class Frame:
+class Frame(BufferExporter):
     """One message part, with its properties; ``bytes(frame)`` gives the data.
 
     ``frame.get("User-Id")`` or ``frame["User-Id"]`` read message properties
     (``Socket-Type``, ``Peer-Address``, ``Routing-Id``/``Identity``,
     ``User-Id``, ``X-`` metadata) of a received frame.
+
+    A Frame exports the buffer protocol (``memoryview(frame)``,
+    ``numpy.frombuffer(frame)``; before Python 3.12 through ``BufferExporter``).
+    Views are writable, as pyzmq's (libzmq's message buffers are): read-only
+    data below ``COPY_THRESHOLD`` -- received parts are bytes -- is copied once
+    into a bytearray of the frame's own at the first view (``_buffer_source``);
+    larger read-only data is viewed in place, read-only, never copied.
     """
 
     def __init__(
@@ -169,11 +177,24 @@ class Frame:
 
     @property
     def buffer(self) -> memoryview:
-        """A memoryview of the data, without copying (the same one each time)."""
+        """A memoryview of the data, the same one each time (see the class docstring)."""
         b = self._buffer
         if b is None:
-            b = self._buffer = memoryview(self._data)
+            b = self._buffer = memoryview(self._buffer_source(0))
         return b
+
+    def _buffer_source(self, flags: int) -> Any:
+        """The object whose buffer the Frame's views show.
+
+        Small read-only bytes become a private bytearray once, so that views are
+        writable as pyzmq's are. This costs a copy of at most ``COPY_THRESHOLD``
+        bytes, and only for frames viewed as buffers: ``recv(copy=False)``
+        itself copies nothing, and neither do ``bytes``/``len``/sending.
+        """
+        d = self._data
+        if type(d) is builtins.bytes and len(d) < C_COPY_THRESHOLD:
+            d = self._data = bytearray(d)
+        return d
 
     def get(self, option: int | str) -> Any:
         """A message option (``MORE``) or property (``"Socket-Type"``, ``"Peer-Address"``...)."""
@@ -209,7 +230,10 @@ class Frame:
         return self.bytes
 
     def __buffer__(self, flags: int) -> memoryview:
-        return memoryview(self._data)
+        view = memoryview(self._buffer_source(flags))
+        if flags & 1 and view.readonly:  # inspect.BufferFlags.WRITABLE
+            raise BufferError("the frame's data is read-only (bytes)")
+        return view
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Frame):
