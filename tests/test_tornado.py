@@ -743,6 +743,44 @@ def test_future_context_and_socket_classes() -> None:
     run(main)
 
 
+def test_future_socket_registers_with_its_ioloop() -> None:
+    """pyzmq's private _get_loop(): the socket becomes a handler of the current IOLoop, so
+    IOLoop.close(all_fds=True) closes it. The handler drains the edge-triggered FD: traffic
+    wakes it once per change of EVENTS and an idle socket never spins the loop."""
+    ctx = zfuture.Context()
+    loop = IOLoop(make_current=False)
+    pull, push, other = (ctx.socket(k) for k in (zmq.PULL, zmq.PUSH, zmq.PUB))
+    for s in (pull, push, other):
+        s.linger = 0
+    calls: list[int] = []
+    on_fd = pull._on_fd
+    pull._on_fd = lambda fd, events: (calls.append(events), on_fd(fd, events))
+
+    async def main() -> None:
+        assert pull._get_loop() is loop and pull._get_loop() is loop  # registered once
+        assert other._get_loop() is loop
+        other.close()  # unregisters
+        assert other not in [obj for obj, _ in loop.handlers.values()]
+        pull.bind("inproc://future-ioloop-fd")
+        push.connect("inproc://future-ioloop-fd")
+        for i in range(3):
+            await push.send(b"%d" % i)
+            assert await asyncio.wait_for(pull.recv(), T) == b"%d" % i
+        await turns(5)
+        woken = len(calls)
+        assert woken >= 1
+        await turns(300)  # a handler on a level-triggered FD would run on each of these
+        assert len(calls) - woken <= 2, calls
+
+    try:
+        loop.run_sync(main, timeout=20)
+    finally:
+        loop.close(all_fds=True)
+        assert pull.closed and not push.closed
+        push.close()
+        ctx.term()
+
+
 # -- modules ---------------------------------------------------------------------------------
 
 
