@@ -14,6 +14,8 @@ import pickle
 import select as _select
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 
@@ -757,6 +759,37 @@ def test_term_with_open_socket_in_other_thread_closing_it():
     c.term()
     assert done.wait(2)
     t.join(1)
+
+
+GC_CLOSE_UNDER_LOCKS = """
+import gc, purezmq as zmq
+ctx = zmq.Context()
+class Cycle: pass
+def garbage(n, how):
+    for i in range(n):
+        s = ctx.socket(zmq.PAIR)
+        getattr(s, how)(f"inproc://gc-{how}-{i}")
+        c = Cycle(); c.s = s; c.me = c  # unreachable only once gc looks
+gc.disable()
+# A collection can run at any allocation, also in a section holding a lock that
+# close() takes again: Socket.__del__ closes the collected socket in that thread.
+garbage(3, "bind")
+with ctx._lock:
+    gc.collect()
+garbage(3, "connect")
+with ctx._inproc.lock:
+    gc.collect()
+ctx.destroy(linger=0)
+print("done")
+"""
+
+
+def test_garbage_collected_socket_closes_under_purezmq_locks():
+    # A subprocess: a regression deadlocks that thread for good.
+    r = subprocess.run(
+        [sys.executable, "-c", GC_CLOSE_UNDER_LOCKS], capture_output=True, text=True, timeout=15
+    )
+    assert r.returncode == 0 and r.stdout == "done\n", r.stderr
 
 
 # -- monitor --------------------------------------------------------------------------------------

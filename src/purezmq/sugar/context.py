@@ -115,7 +115,12 @@ class Context(Generic[_SocketType]):
         d["_shadow_obj"] = None
         d["_shadow_ctx"] = None
         d["_underlying"] = id(self)
-        d["_lock"] = threading.Lock()
+        # Reentrant: any allocation in a section holding it can run the garbage
+        # collector, whose Socket.__del__ closes an unreachable socket of this
+        # Context in the same thread, and close() takes it again (_socket_closed).
+        # With a plain Lock that thread waited for itself forever. The sections
+        # iterate snapshots (list(...)) where such a close could change the set.
+        d["_lock"] = threading.RLock()
         d["_io"] = None
         d["_inproc"] = InprocRegistry()
         d["_sockets"] = weakref.WeakSet()
@@ -378,9 +383,9 @@ class Context(Generic[_SocketType]):
         with self._lock:
             self._cores.clear()
             self.__dict__["_open_cores"] = open_cores
-            for core in open_cores:
+            for core in list(open_cores):
                 core.on_reaped = self._late_reaped
-            done = [c for c in open_cores if c.reaped.is_set()]
+            done = [c for c in list(open_cores) if c.reaped.is_set()]
         for core in done:
             self._late_reaped(core)
         if not open_cores and self._io is not None:

@@ -93,7 +93,11 @@ class InprocRegistry:
     """Per-Context table of bound inproc names."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        # Reentrant, as Context._lock: a garbage collection run by an allocation
+        # in a locked section can close (Socket.__del__) a socket of this Context
+        # in the same thread, and close() calls forget(). So forget() iterates
+        # copies made without allocating per item, and connect() allocates first.
+        self.lock = threading.RLock()
         self.bound: dict[str, SocketBase] = {}
         self.pending: dict[str, list[_Pending]] = {}
 
@@ -119,10 +123,12 @@ class InprocRegistry:
         """Create the connecting socket's pipe; join it to the binder now or later."""
         opts = sock.options
         pipe = Pipe(sock, out_hwm=opts.sndhwm, in_hwm=0, endpoint=f"inproc://{name}")
+        pending = _Pending(sock, pipe, routing_id)
+        fresh: list[_Pending] = []
         with self.lock:
             binder = self.bound.get(name)
             if binder is None:
-                self.pending.setdefault(name, []).append(_Pending(sock, pipe, routing_id))
+                self.pending.setdefault(name, fresh).append(pending)
         _hello(sock, pipe)  # first in its queue, ahead of anything sent before the bind
         if binder is None:
             if sock.recv_routing_id:
@@ -136,11 +142,12 @@ class InprocRegistry:
     def forget(self, sock: SocketBase) -> None:
         """Drop a closed socket's bindings and pending connects."""
         with self.lock:
-            for name in [n for n, s in self.bound.items() if s is sock]:
-                del self.bound[name]
-            for name, lst in list(self.pending.items()):
+            for name, s in self.bound.copy().items():
+                if s is sock:
+                    self.bound.pop(name, None)
+            for name, lst in self.pending.copy().items():
                 lst[:] = [p for p in lst if p.sock is not sock]
-                if not lst:
+                if not lst and self.pending.get(name) is lst:
                     del self.pending[name]
 
     @staticmethod
