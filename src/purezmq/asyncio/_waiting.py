@@ -316,7 +316,7 @@ class Waiting:
         buf, nbytes = args  # recv_into
         view = memoryview(buf).cast("B")
         n = nbytes or len(view)
-        data = _SyncSocket.recv(self.sock, _NOBLOCK, False).buffer
+        data = _SyncSocket.recv(self.sock, _NOBLOCK, False)._data  # not .buffer (a copy)
         core.replying = False
         size = len(data)
         k = min(n, size)

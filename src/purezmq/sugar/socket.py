@@ -963,7 +963,7 @@ class Socket(Generic[SocketReturnType]):
         n = nbytes or len(view)
         if n > len(view):
             raise ValueError(f"nbytes={nbytes} is larger than the buffer ({len(view)})")
-        data = self.recv(flags, copy=False).buffer
+        data = self.recv(flags, copy=False)._data  # not .buffer: no private copy to view
         size = len(data)
         k = min(n, size)
         view[:k] = memoryview(data).cast("B")[:k]
