@@ -115,14 +115,30 @@ class Signal:
         return self.rfd
 
     def close(self) -> None:
+        """Close the fd (once; later set/drain/close do nothing)."""
+        rfd = self.rfd
+        if rfd < 0:
+            return
+        # First forget the number: a set() racing in from another thread then
+        # writes to -1 (EBADF), never to whatever reuses the number next.
+        self.rfd = self.wfd = -1
         if self._keep:
             for s in self._keep:
                 s.close()
         else:
             try:
-                os.close(self.rfd)
+                os.close(rfd)
             except OSError:
                 pass
+
+    def __del__(self) -> None:
+        # A socket's wake-up fd lives as long as the socket: nobody can be waiting
+        # on it once it is garbage (a waiter holds it), so close it here. Without
+        # this, every socket that ever blocked in send/recv kept an eventfd open.
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: os may be gone
+            pass
 
 
 class Closable(Protocol):
