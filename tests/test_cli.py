@@ -560,10 +560,9 @@ def _p(pctx: Any, kind: str, **opts: Any) -> Any:
 
 def test_client_cli_with_server_cli(procs: list[subprocess.Popen[str]]) -> None:
     """server --echo answers each CLIENT; it prints ROUTING_ID<TAB>BODY, the client BODY."""
-    port = free_port()
-    server = start(procs, "server", "-b", f"tcp://127.0.0.1:{port}", "--echo", "-n", "3")
-    client = cli("client", "-c", f"tcp://127.0.0.1:{port}", "-n", "3", "--timeout", "20",
-                 input="a\nb\nc\n")  # fmt: skip
+    server = start(procs, "server", "-b", "tcp://127.0.0.1:*", "--echo", "-n", "3")
+    (ep,) = bound_endpoints(server)
+    client = cli("client", "-c", ep, "-n", "3", "--timeout", "20", input="a\nb\nc\n")
     assert client.returncode == 0, client.stderr
     assert client.stdout == "a\nb\nc\n"
     out, err = server.communicate(timeout=DEADLINE)
@@ -578,10 +577,9 @@ def test_server_cli_sends_to_the_routing_id_it_printed(
 ) -> None:
     import purezmq
 
-    port = free_port()
-    server = start(procs, "server", "-b", f"tcp://127.0.0.1:{port}", "-n", "2", "--timeout", "20")
+    server = start(procs, "server", "-b", "tcp://127.0.0.1:*", "-n", "2", "--timeout", "20")
     c = _p(pctx, "CLIENT")
-    c.connect(f"tcp://127.0.0.1:{port}")
+    c.connect(bound_endpoints(server)[0])
     c.send(b"one")
     assert server.stdout is not None and server.stdin is not None
     rid, body = server.stdout.readline().rstrip("\n").split("\t")
@@ -663,9 +661,9 @@ def test_radio_cli_sends_to_its_group(procs: list[subprocess.Popen[str]], pctx: 
 
 
 def test_scatter_cli_to_gather_cli(procs: list[subprocess.Popen[str]]) -> None:
-    port = free_port()
-    gather = start(procs, "gather", "-b", f"tcp://127.0.0.1:{port}", "-n", "3", "--timeout", "20")
-    scatter = cli("scatter", "-c", f"tcp://127.0.0.1:{port}", "--timeout", "20", input="x\ny\nz\n")
+    gather = start(procs, "gather", "-b", "tcp://127.0.0.1:*", "-n", "3", "--timeout", "20")
+    (ep,) = bound_endpoints(gather)
+    scatter = cli("scatter", "-c", ep, "--timeout", "20", input="x\ny\nz\n")
     assert scatter.returncode == 0, scatter.stderr
     out, err = gather.communicate(timeout=DEADLINE)
     assert gather.returncode == 0, err
