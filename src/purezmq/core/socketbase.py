@@ -123,6 +123,22 @@ class Signal:
                 pass
 
 
+class PipeSet(dict[Pipe, None]):
+    """A socket's pipes: an insertion-ordered set with list-like ``append``/``remove``.
+
+    Membership and removal are O(1): activations ask "still ours?" once per
+    message, which a list answered in O(peers).
+    """
+
+    __slots__ = ()
+
+    def append(self, pipe: Pipe) -> None:
+        self[pipe] = None
+
+    def remove(self, pipe: Pipe) -> None:
+        del self[pipe]
+
+
 class Closable(Protocol):
     """A listener or connecter owned by a socket."""
 
@@ -154,7 +170,7 @@ class SocketBase:
         self.watch_blocked = 0
         self.closed = False
         self.ctx_terminated = False
-        self.pipes: list[Pipe] = []
+        self.pipes = PipeSet()
         self._last_pipe: Pipe | None = None
         # Front-end state shared by shadow sockets: frames gathered with
         # SNDMORE, and the unread frames of a partly received message.
