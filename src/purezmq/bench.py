@@ -80,6 +80,10 @@ class Kind:
     # Start-up handshake through the driver: "server" = the server waits for
     # GO on stdin until every client printed SYNCED; "client" = the reverse.
     sync: str | None = None
+    # The server (the measured socket) reports only when the driver says DONE
+    # (every client has its result), so its CPU per message covers the work
+    # its I/O thread still did after the application's last send.
+    server_done: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -88,9 +92,13 @@ KINDS: dict[str, Kind] = {
     "athr": Kind("athr_server", "athr_client", None, "server", "msg/s", True, aio=True),
     "alat": Kind("alat_server", "alat_client", None, "client", "us", False, aio=True),
     # Fan-out, and many peers (their side the reference implementation).
-    "fan": Kind("fan_pub", "fan_sub", None, "span", "msg/s", True, sync="server"),
-    "rtr": Kind("rtr_server", "rtr_peers", None, "client", "msg/s", True, ref_peers=True),
-    "lb": Kind("lb_push", "lb_peers", None, "client", "msg/s", True, ref_peers=True),
+    "fan": Kind("fan_pub", "fan_sub", None, "span", "msg/s", True, sync="server", server_done=True),
+    "rtr": Kind(
+        "rtr_server", "rtr_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
+    ),
+    "lb": Kind(
+        "lb_push", "lb_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
+    ),
     "fq": Kind("fq_pull", "fq_peers", None, "server", "msg/s", True, ref_peers=True, sync="client"),
     "adr": Kind("adr_router", "adr_dealer", None, "client", "msg/s", True, aio=True),
     "mem": Kind("mem_router", "mem_peers", None, "server", "KiB", False, ref_peers=True),
@@ -118,6 +126,7 @@ class Case:
     calibrate: bool = True
     segments: int = 1
     repeat: int | None = None
+    timeout: float | None = None  # the hard timeout of one run, if above --timeout's
 
 
 def _size_name(size: int) -> str:
@@ -190,6 +199,7 @@ CASES: list[Case] = [
             calibrate=False,
             segments=3,
             repeat=2,
+            timeout=max(30.0, n / 50),
         )
         for n in (100, 1000, 5000)
     ),
@@ -260,6 +270,7 @@ class Cell:
     samples: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)  # CPU per message, one per run
     error: str | None = None
 
     def best(self, higher_is_better: bool) -> float | None:
@@ -377,6 +388,8 @@ class _Runner:
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
+        # The measured process's CPU per message in the last run (many-peer kinds), µs.
+        self.cpu_us: float | None = None
         self.workdir = tempfile.mkdtemp(prefix="pzbench-")
         self._serial = 0
 
@@ -420,8 +433,11 @@ class _Runner:
             "peers": case.peers,
             "segments": case.segments,
         }
-        deadline = time.monotonic() + self.timeout
+        if case.timeout:
+            params["timeout"] = max(self.timeout, case.timeout)
+        deadline = time.monotonic() + max(self.timeout, case.timeout or 0.0)
         children: list[_Child] = []
+        self.cpu_us = None
         try:
             if case.transport == "inproc":
                 if kind.inproc is None:
@@ -446,8 +462,14 @@ class _Runner:
                     server.expect("SYNCED", deadline)
                     for c in clients:
                         c.tell("GO")
-                server_result = server.expect("RESULT", deadline)
-                client_results = [c.expect("RESULT", deadline) for c in clients]
+                if kind.server_done:
+                    client_results = [c.expect("RESULT", deadline) for c in clients]
+                    server.tell("DONE")
+                    server_result = server.expect("RESULT", deadline)
+                else:
+                    server_result = server.expect("RESULT", deadline)
+                    client_results = [c.expect("RESULT", deadline) for c in clients]
+                self.cpu_us = server_result.get("cpu_us")
                 if kind.measured_by == "span":
                     t1 = max(float(r["t1"]) for r in client_results)
                     result = {"n": server_result["n"], "elapsed": t1 - float(server_result["t0"])}
@@ -595,6 +617,8 @@ def run_cases(
                         cell.status = "n/a" if exc.unavailable else "fail"
                         cell.error = str(exc)
                         continue
+                    if runner.cpu_us is not None:
+                        cell.cpu_us.append(float(runner.cpu_us))
                     for value, elapsed, n in samples:
                         cell.samples.append(value)
                         cell.counts.append(n)
@@ -621,6 +645,7 @@ def run_cases(
                         "samples": c.samples,
                         "counts": c.counts,
                         "seconds": c.seconds,
+                        "cpu_us": min(c.cpu_us) if c.cpu_us else None,
                         "error": c.error,
                     }
                     for c, b in zip(cells, bests, strict=True)
@@ -687,6 +712,12 @@ def format_row(row: dict[str, Any], verbose: bool = False) -> str:
         f"{_fmt_cell(b, row['unit']):>{w2}}   {_fmt_ratio(row)}"
     )
     extra = []
+    cpus = [r.get("cpu_us") for r in row["results"]]
+    if all(c is not None for c in cpus):
+        each = ", ".join(
+            f"{r['label']} {c:.1f} {_micro()}" for r, c in zip(row["results"], cpus, strict=True)
+        )
+        extra.append(f"    CPU per message of the measured process (best run): {each}")
     for r in row["results"]:
         if verbose and r["samples"]:
             vals = ", ".join(
@@ -852,6 +883,7 @@ class _Stdin:
     """
 
     go = threading.Event()
+    done = threading.Event()
     eof = threading.Event()
     started = False
 
@@ -865,6 +897,8 @@ class _Stdin:
             for line in sys.stdin:
                 if line.strip() == "GO":
                     cls.go.set()
+                elif line.strip() == "DONE":
+                    cls.done.set()
             cls.eof.set()
 
         threading.Thread(target=read, daemon=True).start()
@@ -875,6 +909,18 @@ def _wait_go(p: dict[str, Any]) -> None:
     _Stdin.start()
     if not _Stdin.go.wait(float(p["timeout"])):
         raise RuntimeError("no GO from the driver")
+
+
+def _wait_done(p: dict[str, Any]) -> None:
+    """Block until the driver says DONE (every client has its result)."""
+    _Stdin.start()
+    if not _Stdin.done.wait(float(p["timeout"])):
+        raise RuntimeError("no DONE from the driver")
+
+
+def _cpu() -> float:
+    """CPU seconds this process used so far (every thread: libzmq's, our I/O thread)."""
+    return time.process_time()
 
 
 def _hold() -> None:
@@ -1191,9 +1237,14 @@ def role_rtr_server(zmq: Any, p: dict[str, Any]) -> None:
     _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
     n = int(p["peers"])
     recv, send = sock.recv_multipart, sock.send_multipart
-    for _ in range(n * (1 + _rounds(p) * int(p["segments"]))):
+    for _ in range(n):  # the warm-up round
         send(recv())
-    _emit("RESULT", {})
+    timed = n * _rounds(p) * int(p["segments"])
+    cpu0 = _cpu()
+    for _ in range(timed):
+        send(recv())
+    _wait_done(p)
+    _emit("RESULT", {"cpu_us": (_cpu() - cpu0) / timed * 1e6})
     _hold()
     sock.close(linger=0)
     ctx.term()
@@ -1254,9 +1305,12 @@ def role_lb_push(zmq: Any, p: dict[str, Any]) -> None:
     _await_handshakes(zmq, sock, mon, int(p["peers"]), p)
     msg = b"x" * int(p["size"])
     send = sock.send
-    for _ in range(_marks(p)[0]):
+    total = _marks(p)[0]
+    cpu0 = _cpu()
+    for _ in range(total):
         send(msg)
-    _emit("RESULT", {})
+    _wait_done(p)
+    _emit("RESULT", {"cpu_us": (_cpu() - cpu0) / total * 1e6})
     _hold()
     sock.close(linger=0)
     ctx.term()
@@ -1313,13 +1367,14 @@ def role_fq_pull(zmq: Any, p: dict[str, Any]) -> None:
     size, count = int(p["size"]), int(p["count"])
     recv = sock.recv
     _check(recv(), size)
-    times = [time.perf_counter()]
+    times, cpu0 = [time.perf_counter()], _cpu()
     for _ in range(int(p["segments"])):
         for _ in range(count - 1):
             recv()
         _check(recv(), size)
         times.append(time.perf_counter())
-    _emit("RESULT", {"samples": _samples(p, times)})
+    cpu_us = (_cpu() - cpu0) / (count * int(p["segments"])) * 1e6
+    _emit("RESULT", {"samples": _samples(p, times), "cpu_us": cpu_us})
     _hold()
     sock.close(linger=0)
     ctx.term()
@@ -1362,10 +1417,11 @@ def role_fan_pub(zmq: Any, p: dict[str, Any]) -> None:
             raise RuntimeError("the subscribers never synced")
     msg, count = b"x" * int(p["size"]), int(p["count"])
     send = sock.send
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _cpu()
     for _ in range(count):
         send(msg)
-    _emit("RESULT", {"t0": t0, "n": count})
+    _wait_done(p)
+    _emit("RESULT", {"t0": t0, "n": count, "cpu_us": (_cpu() - cpu0) / count * 1e6})
     _hold()
     sock.close(linger=0)
     ctx.term()
