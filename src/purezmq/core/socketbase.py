@@ -190,6 +190,10 @@ class SocketBase:
         self.pingpong = False
         # Has it sent since it last waited for input? (A recv now awaits an answer.)
         self.replying = False
+        # When one of its connections was last kicked, and does the message being
+        # written answer the peer that sent the last one (ROUTER)? See engine.kick.
+        self.last_kick = 0.0
+        self.answering = False
         # The poll object of the last direct wait, with the connection fds it watches.
         self._dpoll: tuple[list[int], Any] | None = None
 
