@@ -69,10 +69,14 @@ class Reactor:
         (``call_soon_threadsafe`` writes to the loop's self-pipe every time).
         A posted function runs no later than a ``call`` made after the post.
         """
-        self._posted.append(fn)
+        self._posted.append(fn)  # first append, then look at the flag (see _run_posted)
         if not self._post_armed:
             self._post_armed = True
-            self.call(self._run_posted)
+            try:
+                self.call(self._run_posted)
+            except BaseException:  # the loop is closed: fail now, as call() does
+                self._post_armed = False
+                raise
 
     def _run_posted(self) -> None:
         # Disarm first: a post that lands after this line either is run below
