@@ -6,7 +6,8 @@ Theory of operation
 -------------------
 A *case* is one row of the table (see ``CASES``): a measurement *kind*
 (``thr`` = PUSH/PULL throughput, ``lat`` = REQ/REP round trip, and their
-asyncio twins ``athr`` / ``alat``), a transport and a message size. Each kind
+asyncio twins ``athr`` / ``alat``; ``adr`` asyncio DEALER/ROUTER; the many-peer
+kinds below), a transport and a message size. Each kind
 names the *roles* (functions at the bottom of this file) that run in the
 child processes.
 
@@ -26,6 +27,24 @@ timed runs, one short calibration run per implementation picks the message
 count that makes a measurement last about ``--duration`` seconds. Every child
 has a hard timeout (and a watchdog of its own); a cell that times out or
 errors shows ``fail``, an optional module that does not import shows ``n/a``.
+
+Many peers and fan-out (``fan``, ``rtr``, ``lb``, ``fq``, ``mem``). The
+measured socket runs in the server child; the other side is many sockets:
+10 SUB processes for fan-out, and for the others *one* process holding all
+the peers (DEALERs, PULLs, PUSHes). The peers run pyzmq whatever is measured
+(purezmq if pyzmq does not import), so both implementations face the same
+peers and the row measures the one socket: with purezmq subscribers, fan-out
+would measure ten SUBs' receive path on two cores rather than the PUB. Each child raises RLIMIT_NOFILE to its
+hard limit. Where one side must wait for the other (every SUB subscribed,
+every PUSH connected), the driver relays: a child prints ``@@SYNCED`` and the
+driver writes ``GO`` to the other's stdin; a measured server that reports
+CPU waits for ``DONE`` (every client has its result) so that the work its
+I/O thread still does after the last send is counted. Setting up thousands
+of connections is slow, so these cases are not calibrated: one run sets up
+once and reports several timed *segments* (each a sample), and runs 2-3
+times per implementation. ``--peers N`` reruns them with N peers. Under the
+row the table shows the CPU per message of the measured process (all its
+threads), which a shared machine disturbs much less than wall-clock time.
 
 Adding a case is one entry in ``CASES`` (and, for a new kind, one entry in
 ``KINDS`` plus its role functions).
@@ -92,7 +111,17 @@ KINDS: dict[str, Kind] = {
     "athr": Kind("athr_server", "athr_client", None, "server", "msg/s", True, aio=True),
     "alat": Kind("alat_server", "alat_client", None, "client", "us", False, aio=True),
     # Fan-out, and many peers (their side the reference implementation).
-    "fan": Kind("fan_pub", "fan_sub", None, "span", "msg/s", True, sync="server", server_done=True),
+    "fan": Kind(
+        "fan_pub",
+        "fan_sub",
+        None,
+        "span",
+        "msg/s",
+        True,
+        ref_peers=True,
+        sync="server",
+        server_done=True,
+    ),
     "rtr": Kind(
         "rtr_server", "rtr_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
     ),
@@ -513,8 +542,12 @@ def select_cases(patterns: Sequence[str] | None) -> list[Case]:
 
 
 def _with_peers(case: Case, peers: int) -> Case:
-    """``case`` with ``peers`` peers (many-peer kinds; others unchanged), renamed to match."""
-    if KINDS[case.kind].ref_peers and case.peers:
+    """``case`` with ``peers`` peers (many-peer kinds; others unchanged), renamed to match.
+
+    Fan-out is left alone: its subscribers are one process each.
+    """
+    kind = KINDS[case.kind]
+    if kind.ref_peers and kind.measured_by != "span" and case.peers:
         name = case.name.replace(str(case.peers), str(peers))
         title = case.title.replace(str(case.peers), str(peers))
         return dataclasses.replace(case, name=name, title=title, peers=peers, quick_peers=0)
