@@ -212,7 +212,7 @@ CASES: list[Case] = [
         peers=10,
         quick_peers=3,
         calibrate=False,
-        repeat=3,
+        repeat=2,
     ),
     *(
         Case(
@@ -221,7 +221,7 @@ CASES: list[Case] = [
             "rtr",
             "tcp",
             64,
-            30_000,  # requests per segment (rounds of one request per peer)
+            15_000,  # requests per segment (rounds of one request per peer)
             40,
             peers=n,
             quick_peers=20,
@@ -238,7 +238,7 @@ CASES: list[Case] = [
         "lb",
         "tcp",
         64,
-        150_000,
+        100_000,
         400,
         peers=1000,
         quick_peers=20,
@@ -252,7 +252,7 @@ CASES: list[Case] = [
         "fq",
         "tcp",
         64,
-        150_000,
+        100_000,
         400,
         peers=1000,
         quick_peers=20,
