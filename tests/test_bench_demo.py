@@ -104,6 +104,65 @@ def test_bench_data_all_kinds_with_pyzmq() -> None:
         assert row["higher_is_better"] == (row["unit"] == "msg/s")
 
 
+MANY_PEER_CASES = [
+    "fanout-tcp-64",
+    "router-100",
+    "router-5000",
+    "push-lb-1000",
+    "pull-fq-1000",
+    "async-dealer-router-tcp-64",
+    "mem-peers-1000",
+]
+
+
+@pytest.mark.timeout(240)
+def test_bench_many_peer_cases_quick() -> None:
+    """The many-peer and fan-out cases run in their tiny mode, purezmq measured.
+
+    The peers' side is pyzmq; ``quick`` shrinks every case to a few peers, so
+    this checks the roles and the driver's GO/DONE handshakes, not speed.
+    """
+    pytest.importorskip("zmq")
+    cases = bench.select_cases(MANY_PEER_CASES)
+    rows = bench.run_cases(cases, impls=("zmq", "purezmq"), repeat=1, quick=True, timeout=60)
+    assert [r["name"] for r in rows] == MANY_PEER_CASES
+    for row in rows:
+        assert [r["status"] for r in row["results"]] == ["ok", "ok"], row
+        assert all(r["best"] > 0 for r in row["results"]), row
+        kind = bench.KINDS[next(c.kind for c in cases if c.name == row["name"])]
+        if kind.ref_peers:
+            assert row["peers_impl"] == "zmq" and 0 < row["peers"] < 100, row
+        if row["name"] in ("router-100", "push-lb-1000", "pull-fq-1000", "fanout-tcp-64"):
+            assert all(r["cpu_us"] and r["cpu_us"] > 0 for r in row["results"]), row
+            assert "CPU per message" in bench.format_row(row)
+        if row["unit"] == "KiB":
+            assert not row["higher_is_better"]
+    # The router rows name the number of peers they really had.
+    assert rows[1]["title"].startswith("ROUTER <- 20 DEALERs"), rows[1]["title"]
+
+
+@pytest.mark.timeout(180)
+def test_memory_per_peer_at_most_10_kib() -> None:
+    """Issue 13: a purezmq ROUTER grows by at most 10 KiB of RSS per connected peer
+    (1000 pyzmq DEALERs that each did one round trip; libzmq takes ~30 KiB)."""
+    pytest.importorskip("zmq")
+    case = bench.select_cases(["mem-peers-1000"])[0]
+    runner = bench._Runner(timeout=120)
+    try:
+        kib = min(runner.measure(case, "purezmq", 1, "zmq")[0][0] for _ in range(2))
+    finally:
+        runner.close()
+    assert 0 < kib <= 10, f"{kib:.1f} KiB per peer"
+
+
+def test_with_peers_renames_many_peer_cases() -> None:
+    case = bench._with_peers(bench.select_cases(["router-1000"])[0], 250)
+    assert (case.name, case.peers, case.title) == ("router-250", 250, "ROUTER <- 250 DEALERs 64 B")
+    for name in ("thr-tcp-64", "fanout-tcp-64"):
+        other = bench.select_cases([name])[0]
+        assert bench._with_peers(other, 250) is other
+
+
 def test_select_cases() -> None:
     assert [c.name for c in bench.select_cases(["thr-tcp-*"])] == [
         "thr-tcp-64",
@@ -129,7 +188,11 @@ def test_cli_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bench_list_and_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--list"]) == 0
-    assert TCP_CASE in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert TCP_CASE in listed
+    for name in MANY_PEER_CASES:
+        assert name in listed
+    assert main(["bench", "--peers", "0"]) == 2
     assert main(["bench", "--only", "nope"]) == 2
     assert main(["bench", "--impls", "zmq,libfoo"]) == 2
 

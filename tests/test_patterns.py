@@ -873,7 +873,7 @@ def test_conflate_keeps_latest(ctx, transport):
     for i in range(10):
         push.send(b"%d" % i)
     if transport == "tcp":
-        wait_for(lambda: [b"9"] in pull._core.pipes[0].inq if pull.poll(0) else False)
+        wait_for(lambda: [b"9"] in next(iter(pull._core.pipes)).inq if pull.poll(0) else False)
     assert pull.recv() == b"9"
     assert nothing(pull, 50)
     push.send(b"later")

@@ -6,7 +6,8 @@ Theory of operation
 -------------------
 A *case* is one row of the table (see ``CASES``): a measurement *kind*
 (``thr`` = PUSH/PULL throughput, ``lat`` = REQ/REP round trip, and their
-asyncio twins ``athr`` / ``alat``), a transport and a message size. Each kind
+asyncio twins ``athr`` / ``alat``; ``adr`` asyncio DEALER/ROUTER; the many-peer
+kinds below), a transport and a message size. Each kind
 names the *roles* (functions at the bottom of this file) that run in the
 child processes.
 
@@ -27,6 +28,24 @@ count that makes a measurement last about ``--duration`` seconds. Every child
 has a hard timeout (and a watchdog of its own); a cell that times out or
 errors shows ``fail``, an optional module that does not import shows ``n/a``.
 
+Many peers and fan-out (``fan``, ``rtr``, ``lb``, ``fq``, ``mem``). The
+measured socket runs in the server child; the other side is many sockets:
+10 SUB processes for fan-out, and for the others *one* process holding all
+the peers (DEALERs, PULLs, PUSHes). The peers run pyzmq whatever is measured
+(purezmq if pyzmq does not import), so both implementations face the same
+peers and the row measures the one socket: with purezmq subscribers, fan-out
+would measure ten SUBs' receive path on two cores rather than the PUB. Each child raises RLIMIT_NOFILE to its
+hard limit. Where one side must wait for the other (every SUB subscribed,
+every PUSH connected), the driver relays: a child prints ``@@SYNCED`` and the
+driver writes ``GO`` to the other's stdin; a measured server that reports
+CPU waits for ``DONE`` (every client has its result) so that the work its
+I/O thread still does after the last send is counted. Setting up thousands
+of connections is slow, so these cases are not calibrated: one run sets up
+once and reports several timed *segments* (each a sample), and runs 2-3
+times per implementation. ``--peers N`` reruns them with N peers. Under the
+row the table shows the CPU per message of the measured process (all its
+threads), which a shared machine disturbs much less than wall-clock time.
+
 Adding a case is one entry in ``CASES`` (and, for a new kind, one entry in
 ``KINDS`` plus its role functions).
 """
@@ -35,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import fnmatch
 import importlib
 import json
@@ -66,10 +86,23 @@ class Kind:
     server: str  # role of the binding child (tcp/ipc)
     client: str  # role of the connecting child (tcp/ipc)
     inproc: str | None  # role running both ends on two threads (inproc)
-    measured_by: str  # "server" or "client": whose RESULT carries the timing
-    unit: str  # "msg/s" or "us"
+    # Whose RESULT carries the timing: "server", "client", or "span" (from the
+    # server's ``t0`` to the latest client's ``t1``: fan-out's first send to
+    # last delivery; perf_counter is system-wide on Linux).
+    measured_by: str
+    unit: str  # "msg/s", "us" or "KiB"
     higher_is_better: bool
     aio: bool = False  # needs <impl>.asyncio
+    # The client children run the *reference peers* (pyzmq when it imports,
+    # else purezmq), whatever is measured: many-peer cases measure one socket.
+    ref_peers: bool = False
+    # Start-up handshake through the driver: "server" = the server waits for
+    # GO on stdin until every client printed SYNCED; "client" = the reverse.
+    sync: str | None = None
+    # The server (the measured socket) reports only when the driver says DONE
+    # (every client has its result), so its CPU per message covers the work
+    # its I/O thread still did after the application's last send.
+    server_done: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -77,6 +110,27 @@ KINDS: dict[str, Kind] = {
     "lat": Kind("lat_server", "lat_client", None, "client", "us", False),
     "athr": Kind("athr_server", "athr_client", None, "server", "msg/s", True, aio=True),
     "alat": Kind("alat_server", "alat_client", None, "client", "us", False, aio=True),
+    # Fan-out, and many peers (their side the reference implementation).
+    "fan": Kind(
+        "fan_pub",
+        "fan_sub",
+        None,
+        "span",
+        "msg/s",
+        True,
+        ref_peers=True,
+        sync="server",
+        server_done=True,
+    ),
+    "rtr": Kind(
+        "rtr_server", "rtr_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
+    ),
+    "lb": Kind(
+        "lb_push", "lb_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
+    ),
+    "fq": Kind("fq_pull", "fq_peers", None, "server", "msg/s", True, ref_peers=True, sync="client"),
+    "adr": Kind("adr_router", "adr_dealer", None, "client", "msg/s", True, aio=True),
+    "mem": Kind("mem_router", "mem_peers", None, "server", "KiB", False, ref_peers=True),
 }
 
 
@@ -89,9 +143,19 @@ class Case:
     kind: str  # key of KINDS
     transport: str  # tcp, ipc or inproc
     size: int  # message size in bytes
-    count: int  # messages (or round trips) of the calibration run
-    quick_count: int  # messages (or round trips) with --quick
+    count: int  # messages (or round trips, or rounds) of the calibration run
+    quick_count: int  # the same with --quick
     curve: bool = False  # CURVE-secured connection (needs PyNaCl / libzmq with CURVE)
+    peers: int = 0  # connected peers (many-peer kinds), or client processes (fan-out)
+    quick_peers: int = 0  # the same with --quick
+    # Cases with a costly set-up (thousands of connections) are not
+    # calibrated: ``count`` is fixed, each run reports ``segments`` timed
+    # samples after one set-up, and ``repeat`` (if set) is the default number
+    # of runs per implementation.
+    calibrate: bool = True
+    segments: int = 1
+    repeat: int | None = None
+    timeout: float | None = None  # the hard timeout of one run, if above --timeout's
 
 
 def _size_name(size: int) -> str:
@@ -136,6 +200,88 @@ CASES: list[Case] = [
     _lat("tcp", aio=True),
     _lat("ipc", aio=True),
     Case("curve-thr-tcp-1k", "PUSH/PULL tcp 1 KiB CURVE", "thr", "tcp", 1024, 10000, 1000, True),
+    # Many peers. The peers' side is one pyzmq process (purezmq without pyzmq).
+    Case(
+        "fanout-tcp-64",
+        "PUB -> 10 SUB processes 64 B",
+        "fan",
+        "tcp",
+        64,
+        100_000,
+        2000,
+        peers=10,
+        quick_peers=3,
+        calibrate=False,
+        repeat=2,
+    ),
+    *(
+        Case(
+            f"router-{n}",
+            f"ROUTER <- {n} DEALERs 64 B",
+            "rtr",
+            "tcp",
+            64,
+            15_000,  # requests per segment (rounds of one request per peer)
+            40,
+            peers=n,
+            quick_peers=20,
+            calibrate=False,
+            segments=3,
+            repeat=2,
+            timeout=max(30.0, n / 50),
+        )
+        for n in (100, 1000, 5000)
+    ),
+    Case(
+        "push-lb-1000",
+        "PUSH -> 1000 PULLs 64 B",
+        "lb",
+        "tcp",
+        64,
+        100_000,
+        400,
+        peers=1000,
+        quick_peers=20,
+        calibrate=False,
+        segments=3,
+        repeat=2,
+    ),
+    Case(
+        "pull-fq-1000",
+        "PULL <- 1000 PUSHes 64 B",
+        "fq",
+        "tcp",
+        64,
+        100_000,
+        400,
+        peers=1000,
+        quick_peers=20,
+        calibrate=False,
+        segments=3,
+        repeat=2,
+    ),
+    Case(
+        "async-dealer-router-tcp-64",
+        "asyncio DEALER/ROUTER tcp 64 B",
+        "adr",
+        "tcp",
+        64,
+        10000,
+        1000,
+    ),
+    Case(
+        "mem-peers-1000",
+        "memory per peer, 1000 DEALERs",
+        "mem",
+        "tcp",
+        64,
+        1,
+        1,
+        peers=1000,
+        quick_peers=50,
+        calibrate=False,
+        repeat=2,
+    ),
 ]
 
 # ---------------------------------------------------------------------------
@@ -153,6 +299,7 @@ class Cell:
     samples: list[float] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)  # CPU per message, one per run
     error: str | None = None
 
     def best(self, higher_is_better: bool) -> float | None:
@@ -228,6 +375,15 @@ class _Child:
                     rc = None
                 raise _Failed(f"{self.role} exited (code {rc}): {self.stderr_tail()}")
 
+    def tell(self, line: str) -> None:
+        """Write one command line (``GO``) to the child's stdin."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise _Failed(f"{self.role}: cannot write to its stdin ({exc})") from None
+
     def stderr_tail(self) -> str:
         """Last non-empty line the child wrote to stderr."""
         self._stderr.seek(0)
@@ -261,6 +417,8 @@ class _Runner:
 
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
+        # The measured process's CPU per message in the last run (many-peer kinds), µs.
+        self.cpu_us: float | None = None
         self.workdir = tempfile.mkdtemp(prefix="pzbench-")
         self._serial = 0
 
@@ -286,8 +444,13 @@ class _Runner:
         finally:
             child.finish(grace=5)
 
-    def measure(self, case: Case, impl: str, count: int) -> tuple[float, float, int]:
-        """One measurement: (value in the kind's unit, elapsed seconds, count)."""
+    def measure(
+        self, case: Case, impl: str, count: int, peers_impl: str | None = None
+    ) -> list[tuple[float, float, int]]:
+        """One run: [(value in the kind's unit, elapsed seconds, count)], one per segment.
+
+        ``peers_impl`` runs the clients of a ``ref_peers`` kind (default: ``impl``).
+        """
         kind = KINDS[case.kind]
         params: dict[str, Any] = {
             "impl": impl,
@@ -296,9 +459,14 @@ class _Runner:
             "timeout": self.timeout,
             "bind": self._bind_endpoint(case.transport),
             "curve": case.curve,
+            "peers": case.peers,
+            "segments": case.segments,
         }
-        deadline = time.monotonic() + self.timeout
+        if case.timeout:
+            params["timeout"] = max(self.timeout, case.timeout)
+        deadline = time.monotonic() + max(self.timeout, case.timeout or 0.0)
         children: list[_Child] = []
+        self.cpu_us = None
         try:
             if case.transport == "inproc":
                 if kind.inproc is None:
@@ -309,21 +477,52 @@ class _Runner:
                 server = _Child({**params, "role": kind.server}, self.workdir)
                 children.append(server)
                 ready = server.expect("READY", deadline)
-                client = _Child({**params, **ready, "role": kind.client}, self.workdir)
-                children.append(client)
-                results = {c.role: c.expect("RESULT", deadline) for c in (server, client)}
-                result = results[kind.server if kind.measured_by == "server" else kind.client]
+                client_params = {**params, **ready, "role": kind.client}
+                if kind.ref_peers:
+                    client_params["impl"] = peers_impl or impl
+                nclients = case.peers if kind.measured_by == "span" else 1
+                clients = [_Child(client_params, self.workdir) for _ in range(nclients)]
+                children += clients
+                if kind.sync == "server":
+                    for c in clients:
+                        c.expect("SYNCED", deadline)
+                    server.tell("GO")
+                elif kind.sync == "client":
+                    server.expect("SYNCED", deadline)
+                    for c in clients:
+                        c.tell("GO")
+                if kind.server_done:
+                    client_results = [c.expect("RESULT", deadline) for c in clients]
+                    server.tell("DONE")
+                    server_result = server.expect("RESULT", deadline)
+                else:
+                    server_result = server.expect("RESULT", deadline)
+                    client_results = [c.expect("RESULT", deadline) for c in clients]
+                self.cpu_us = server_result.get("cpu_us")
+                if kind.measured_by == "span":
+                    t1 = max(float(r["t1"]) for r in client_results)
+                    result = {"n": server_result["n"], "elapsed": t1 - float(server_result["t0"])}
+                elif kind.measured_by == "server":
+                    result = server_result
+                else:
+                    result = client_results[0]
         except BaseException:
             for child in children:
                 child.kill()
             raise
         for child in children:
             child.finish(grace=5)
-        n, elapsed = int(result["n"]), float(result["elapsed"])
-        if n <= 0 or elapsed <= 0:
-            raise _Failed(f"bad measurement n={n} elapsed={elapsed}")
-        value = n / elapsed if kind.unit == "msg/s" else elapsed / n * 1e6
-        return value, elapsed, count
+        if "value" in result:  # a direct reading (memory): no timing
+            return [(float(result["value"]), float(result.get("elapsed", 0.0)), count)]
+        segments = result.get("samples") or [[result["n"], result["elapsed"]]]
+        out = []
+        for n_, elapsed_ in segments:
+            n, elapsed = int(n_), float(elapsed_)
+            if n <= 0 or elapsed <= 0:
+                raise _Failed(f"bad measurement n={n} elapsed={elapsed}")
+            value = n / elapsed if kind.unit == "msg/s" else elapsed / n * 1e6
+            out.append((value, elapsed, count))
+        return out
 
 
 # ---------------------------------------------------------------------------
@@ -342,6 +541,19 @@ def select_cases(patterns: Sequence[str] | None) -> list[Case]:
     return [c for c in CASES if any(fnmatch.fnmatch(c.name, p) for p in patterns)]
 
 
+def _with_peers(case: Case, peers: int) -> Case:
+    """``case`` with ``peers`` peers (many-peer kinds; others unchanged), renamed to match.
+
+    Fan-out is left alone: its subscribers are one process each.
+    """
+    kind = KINDS[case.kind]
+    if kind.ref_peers and kind.measured_by != "span" and case.peers:
+        name = case.name.replace(str(case.peers), str(peers))
+        title = case.title.replace(str(case.peers), str(peers))
+        return dataclasses.replace(case, name=name, title=title, peers=peers, quick_peers=0)
+    return case
+
+
 def _next_count(case: Case, count: int, elapsed: float, duration: float) -> int:
     """Scale ``count`` so the next run lasts about ``duration`` seconds (at most x20)."""
     scaled = int(count * min(20.0, duration / max(elapsed, 1e-6)))
@@ -352,7 +564,7 @@ def _next_count(case: Case, count: int, elapsed: float, duration: float) -> int:
 def _calibrate(runner: _Runner, case: Case, impl: str, count: int, duration: float) -> int:
     """Message count for a run of about ``duration`` s; retries while runs are too short."""
     for _ in range(4):
-        _, elapsed, n = runner.measure(case, impl, count)
+        _, elapsed, n = runner.measure(case, impl, count)[0]
         count = _next_count(case, n, elapsed, duration)
         if elapsed >= duration / 4:
             break
@@ -373,7 +585,7 @@ def run_cases(
     cases: Sequence[Case] | None = None,
     *,
     impls: Sequence[str] = ("zmq", "purezmq"),
-    repeat: int = 5,
+    repeat: int | None = None,
     quick: bool = False,
     duration: float = 0.5,
     timeout: float | None = None,
@@ -387,6 +599,11 @@ def run_cases(
     measured) and ``results``: one dict per impl with ``impl``, ``label``,
     ``status`` ("ok", "fail", "n/a"), ``best``, ``samples``, ``counts``,
     ``seconds`` (timed part of each sample), ``error``. ``on_result`` is called with each dict as soon as it is done.
+
+    ``repeat``: runs per implementation (default: 1 with ``quick``, else the
+    case's own ``repeat`` or 5). With ``quick`` many-peer cases use their
+    ``quick_peers``. The clients of ``ref_peers`` kinds run pyzmq when it
+    imports, else purezmq.
     """
     if len(impls) != 2:
         raise ValueError("exactly two implementations are compared")
@@ -401,8 +618,15 @@ def run_cases(
         if on_probe is not None:
             on_probe(probes)
         labels = _labels(impls)
+        peers_impl: str | None = None
         for case in cases:
             kind = KINDS[case.kind]
+            if quick and case.quick_peers:
+                title = case.title.replace(str(case.peers), str(case.quick_peers))
+                case = dataclasses.replace(case, title=title, peers=case.quick_peers)
+            if kind.ref_peers and peers_impl is None:
+                zmq_ok = probes[impls.index("zmq")] if "zmq" in impls else runner.probe("zmq")
+                peers_impl = "zmq" if zmq_ok.get("ok") else "purezmq"
             cells = [Cell(impl, label) for impl, label in zip(impls, labels, strict=True)]
             for cell, probe in zip(cells, probes, strict=True):
                 if not probe.get("ok"):
@@ -410,7 +634,9 @@ def run_cases(
                 elif kind.aio and not probe.get("asyncio"):
                     cell.status, cell.error = "n/a", f"{cell.impl}.asyncio does not import"
             counts = [case.quick_count if quick else case.count for _ in impls]
-            rounds = [False] * repeat if quick else [True] + [False] * repeat
+            runs = repeat if repeat is not None else (1 if quick else case.repeat or 5)
+            calibrate = case.calibrate and not quick
+            rounds = [True] + [False] * runs if calibrate else [False] * runs
             for calibrating in rounds:  # interleave: A, B, A, B, ...
                 for i, cell in enumerate(cells):
                     if cell.status != "ok":
@@ -419,14 +645,17 @@ def run_cases(
                         if calibrating:
                             counts[i] = _calibrate(runner, case, cell.impl, counts[i], duration)
                             continue
-                        value, elapsed, n = runner.measure(case, cell.impl, counts[i])
+                        samples = runner.measure(case, cell.impl, counts[i], peers_impl)
                     except _Failed as exc:
                         cell.status = "n/a" if exc.unavailable else "fail"
                         cell.error = str(exc)
                         continue
-                    cell.samples.append(value)
-                    cell.counts.append(n)
-                    cell.seconds.append(elapsed)
+                    if runner.cpu_us is not None:
+                        cell.cpu_us.append(float(runner.cpu_us))
+                    for value, elapsed, n in samples:
+                        cell.samples.append(value)
+                        cell.counts.append(n)
+                        cell.seconds.append(elapsed)
             for cell in cells:  # a failure after good runs still keeps them
                 if cell.status == "fail" and cell.samples:
                     cell.status = "ok"
@@ -435,6 +664,8 @@ def run_cases(
             row = {
                 "name": case.name,
                 "title": case.title,
+                "peers": case.peers,
+                "peers_impl": peers_impl if kind.ref_peers else None,
                 "unit": kind.unit,
                 "higher_is_better": kind.higher_is_better,
                 "ratio": ratio,
@@ -447,6 +678,7 @@ def run_cases(
                         "samples": c.samples,
                         "counts": c.counts,
                         "seconds": c.seconds,
+                        "cpu_us": min(c.cpu_us) if c.cpu_us else None,
                         "error": c.error,
                     }
                     for c, b in zip(cells, bests, strict=True)
@@ -477,6 +709,8 @@ def _micro() -> str:
 def _fmt_value(value: float, unit: str) -> str:
     if unit == "us":
         return f"{value:,.1f} {_micro()}"
+    if unit == "KiB":
+        return f"{value:,.1f} KiB"
     if value >= 1e6:
         return f"{value / 1e6:.2f}M msg/s"
     if value >= 1e3:
@@ -495,10 +729,11 @@ def _fmt_ratio(row: dict[str, Any]) -> str:
         return "-"
     cand = row["results"][1]["label"]
     sign = ">" if row["higher_is_better"] else "<"
-    return f"{row['ratio']:.2f}x  ({sign}1 = {cand} faster)"
+    better = "smaller" if row["unit"] == "KiB" else "faster"
+    return f"{row['ratio']:.2f}x  ({sign}1 = {cand} {better})"
 
 
-_WIDTHS = (28, 16, 16)
+_WIDTHS = (31, 16, 16)
 
 
 def format_row(row: dict[str, Any], verbose: bool = False) -> str:
@@ -510,6 +745,12 @@ def format_row(row: dict[str, Any], verbose: bool = False) -> str:
         f"{_fmt_cell(b, row['unit']):>{w2}}   {_fmt_ratio(row)}"
     )
     extra = []
+    cpus = [r.get("cpu_us") for r in row["results"]]
+    if all(c is not None for c in cpus):
+        each = ", ".join(
+            f"{r['label']} {c:.1f} {_micro()}" for r, c in zip(row["results"], cpus, strict=True)
+        )
+        extra.append(f"    CPU per message of the measured process (best run): {each}")
     for r in row["results"]:
         if verbose and r["samples"]:
             vals = ", ".join(
@@ -546,7 +787,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="tiny runs, no calibration")
     parser.add_argument(
-        "--repeat", type=int, default=None, metavar="N", help="runs per cell (default 5; 1 quick)"
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs per cell (default 5, 2-3 for many-peer cases; 1 quick)",
+    )
+    parser.add_argument(
+        "--peers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of peers for the many-peer cases (router-*, push-lb-*, pull-fq-*, mem-*)",
     )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="cases to run (glob patterns; see --list)"
@@ -582,25 +834,31 @@ def run_bench_args(args: argparse.Namespace) -> int:
     """Run with already parsed arguments."""
     if args.list:
         for case in CASES:
-            print(f"{case.name:<20} {case.title}")
+            print(f"{case.name:<28} {case.title}")
         return 0
     try:
         cases = select_cases(args.only)
     except ValueError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    if args.peers is not None:
+        if args.peers < 1:
+            print("bench: --peers must be >= 1", file=sys.stderr)
+            return 2
+        cases = [_with_peers(c, args.peers) for c in cases]
     impls = [s.strip() for s in args.impls.split(",") if s.strip()]
     if len(impls) != 2 or any(i not in LABELS for i in impls):
         print(f"bench: --impls takes two of {sorted(LABELS)}", file=sys.stderr)
         return 2
-    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 5)
-    if repeat < 1:
+    repeat = args.repeat
+    if repeat is not None and repeat < 1:
         print("bench: --repeat must be >= 1", file=sys.stderr)
         return 2
     labels = _labels(impls)
     order = ", ".join([*labels, labels[0], "..."])
     mode = "quick" if args.quick else f"~{args.duration:g} s per measurement"
-    print(f"purezmq bench: best of {repeat}, interleaved ({order}), {mode}")
+    runs = str(repeat) if repeat is not None else ("1" if args.quick else "5 (2-3 many-peer)")
+    print(f"purezmq bench: best of {runs} runs, interleaved ({order}), {mode}")
     print(machine_info())
 
     def on_probe(probes: list[dict[str, Any]]) -> None:
@@ -650,14 +908,65 @@ def _emit(tag: str, data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+class _Stdin:
+    """The driver's lines on a child's stdin: ``GO`` (sync), then EOF (hold).
+
+    A thread reads them once a role asks for GO; until then ``_hold`` reads
+    stdin itself.
+    """
+
+    go = threading.Event()
+    done = threading.Event()
+    eof = threading.Event()
+    started = False
+
+    @classmethod
+    def start(cls) -> None:
+        if cls.started:
+            return
+        cls.started = True
+
+        def read() -> None:
+            for line in sys.stdin:
+                if line.strip() == "GO":
+                    cls.go.set()
+                elif line.strip() == "DONE":
+                    cls.done.set()
+            cls.eof.set()
+
+        threading.Thread(target=read, daemon=True).start()
+
+
+def _wait_go(p: dict[str, Any]) -> None:
+    """Block until the driver says GO (the other side is ready)."""
+    _Stdin.start()
+    if not _Stdin.go.wait(float(p["timeout"])):
+        raise RuntimeError("no GO from the driver")
+
+
+def _wait_done(p: dict[str, Any]) -> None:
+    """Block until the driver says DONE (every client has its result)."""
+    _Stdin.start()
+    if not _Stdin.done.wait(float(p["timeout"])):
+        raise RuntimeError("no DONE from the driver")
+
+
+def _cpu() -> float:
+    """CPU seconds this process used so far (every thread: libzmq's, our I/O thread)."""
+    return time.process_time()
+
+
 def _hold() -> None:
     """Block until the driver closes our stdin (it has every result)."""
-    sys.stdin.read()
+    if _Stdin.started:
+        _Stdin.eof.wait()
+    else:
+        sys.stdin.read()
 
 
 async def _ahold() -> None:
     """``_hold`` without blocking the event loop (its engines must keep running)."""
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await asyncio.get_running_loop().run_in_executor(None, _hold)
 
 
 def _ms(p: dict[str, Any]) -> int:
@@ -905,6 +1214,391 @@ def role_alat_client(zmq: Any, p: dict[str, Any]) -> None:
     asyncio.run(asyncio.wait_for(main(), float(p["timeout"])))
 
 
+# -- many peers --------------------------------------------------------------------------
+
+
+def _raise_fd_limit() -> None:
+    """RLIMIT_NOFILE up to the hard limit: thousands of connections need fds."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        if soft != resource.RLIM_INFINITY and soft < target:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _peers_context(zmq: Any, n: int) -> Any:
+    """A Context that may hold ``n`` sockets (libzmq's default MAX_SOCKETS is 1023)."""
+    ctx = zmq.Context()
+    ctx.set(zmq.MAX_SOCKETS, n + 64)
+    return ctx
+
+
+def _bind_many(zmq: Any, sock: Any, p: dict[str, Any]) -> None:
+    """Bind with a listen backlog for ``peers`` connections arriving at once."""
+    sock.setsockopt(zmq.BACKLOG, max(100, min(int(p["peers"]), 4096)))
+    sock.bind(p["bind"])
+
+
+def _await_handshakes(zmq: Any, sock: Any, mon: Any, n: int, p: dict[str, Any]) -> None:
+    """Wait until ``n`` peers have completed their handshake (monitor events), then
+    let the socket take in their pipes."""
+    mon.setsockopt(zmq.RCVTIMEO, _ms(p))
+    for _ in range(n):
+        mon.recv_multipart()
+    sock.disable_monitor()
+    mon.close(linger=0)
+    time.sleep(0.05)
+    sock.getsockopt(zmq.EVENTS)  # runs the socket's pending commands (pipe attaches)
+
+
+def _rounds(p: dict[str, Any]) -> int:
+    """Rounds (one request per peer) in one timed segment of ``count`` requests."""
+    return max(1, int(p["count"]) // int(p["peers"]))
+
+
+def role_rtr_server(zmq: Any, p: dict[str, Any]) -> None:
+    """ROUTER (measured): echo every request back to the DEALER that sent it."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    _bind_many(zmq, sock, p)
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    n = int(p["peers"])
+    recv, send = sock.recv_multipart, sock.send_multipart
+    for _ in range(n):  # the warm-up round
+        send(recv())
+    timed = n * _rounds(p) * int(p["segments"])
+    cpu0 = _cpu()
+    for _ in range(timed):
+        send(recv())
+    _wait_done(p)
+    _emit("RESULT", {"cpu_us": (_cpu() - cpu0) / timed * 1e6})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_rtr_peers(zmq: Any, p: dict[str, Any]) -> None:
+    """``peers`` DEALERs (reference): rounds of one request each, all replies awaited."""
+    n, size = int(p["peers"]), int(p["size"])
+    ctx = _peers_context(zmq, n)
+    dealers = []
+    for _ in range(n):
+        d = ctx.socket(zmq.DEALER)
+        d.setsockopt(zmq.RCVTIMEO, _ms(p))
+        d.setsockopt(zmq.LINGER, 0)
+        d.connect(p["endpoint"])
+        dealers.append(d)
+    msg = b"x" * size
+
+    def one_round() -> None:
+        for d in dealers:
+            d.send(msg)
+        for d in dealers:
+            d.recv()
+
+    one_round()  # warm-up: every peer connected and answered once
+    rounds, samples = _rounds(p), []
+    for _ in range(int(p["segments"])):
+        t0 = time.perf_counter()
+        for _ in range(rounds):
+            one_round()
+        samples.append([n * rounds, time.perf_counter() - t0])
+    _emit("RESULT", {"samples": samples})
+    _hold()
+    for d in dealers:
+        d.close()
+    ctx.term()
+
+
+def _marks(p: dict[str, Any]) -> tuple[int, list[int]]:
+    """Messages of a segmented stream and the indices where segments start/end."""
+    count, segments = int(p["count"]), int(p["segments"])
+    return count * segments + 1, [i * count for i in range(segments + 1)]
+
+
+def _samples(p: dict[str, Any], times: list[float]) -> list[list[float]]:
+    count = int(p["count"])
+    return [[count, b - a] for a, b in zip(times, times[1:], strict=False)]
+
+
+def role_lb_push(zmq: Any, p: dict[str, Any]) -> None:
+    """PUSH (measured): once every PULL is connected, load-balance the stream over them."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUSH)
+    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    _bind_many(zmq, sock, p)
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _await_handshakes(zmq, sock, mon, int(p["peers"]), p)
+    msg = b"x" * int(p["size"])
+    send = sock.send
+    total = _marks(p)[0]
+    cpu0 = _cpu()
+    for _ in range(total):
+        send(msg)
+    _wait_done(p)
+    _emit("RESULT", {"cpu_us": (_cpu() - cpu0) / total * 1e6})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_lb_peers(zmq: Any, p: dict[str, Any]) -> None:
+    """``peers`` PULLs (reference): receive the stream, whichever PULL it comes to."""
+    n = int(p["peers"])
+    ctx = _peers_context(zmq, n)
+    poller = zmq.Poller()
+    pulls = []
+    for _ in range(n):
+        s = ctx.socket(zmq.PULL)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(p["endpoint"])
+        poller.register(s, zmq.POLLIN)
+        pulls.append(s)
+    total, marks = _marks(p)
+    times: list[float] = []
+    got, nxt, mi = 0, 0, 0
+    again, nonblock = zmq.Again, zmq.NOBLOCK
+    while got < total:
+        ready = poller.poll(_ms(p))
+        if not ready:
+            raise RuntimeError(f"timeout after {got} of {total} messages")
+        for s, _ev in ready:
+            while True:
+                try:
+                    s.recv(nonblock)
+                except again:
+                    break
+                if got == nxt:
+                    times.append(time.perf_counter())
+                    mi += 1
+                    nxt = marks[mi] if mi < len(marks) else -1
+                got += 1
+    _emit("RESULT", {"samples": _samples(p, times)})
+    _hold()
+    for s in pulls:
+        s.close()
+    ctx.term()
+
+
+def role_fq_pull(zmq: Any, p: dict[str, Any]) -> None:
+    """PULL (measured): once every PUSH is connected, fair-queue their streams."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PULL)
+    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    _bind_many(zmq, sock, p)
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _await_handshakes(zmq, sock, mon, int(p["peers"]), p)
+    _emit("SYNCED", {})
+    size, count = int(p["size"]), int(p["count"])
+    recv = sock.recv
+    _check(recv(), size)
+    times, cpu0 = [time.perf_counter()], _cpu()
+    for _ in range(int(p["segments"])):
+        for _ in range(count - 1):
+            recv()
+        _check(recv(), size)
+        times.append(time.perf_counter())
+    cpu_us = (_cpu() - cpu0) / (count * int(p["segments"])) * 1e6
+    _emit("RESULT", {"samples": _samples(p, times), "cpu_us": cpu_us})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_fq_peers(zmq: Any, p: dict[str, Any]) -> None:
+    """``peers`` PUSHes (reference): on GO, send the stream round robin over them."""
+    n = int(p["peers"])
+    ctx = _peers_context(zmq, n)
+    pushes = []
+    for _ in range(n):
+        s = ctx.socket(zmq.PUSH)
+        s.setsockopt(zmq.SNDTIMEO, _ms(p))
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(p["endpoint"])
+        pushes.append(s)
+    _wait_go(p)
+    msg = b"x" * int(p["size"])
+    for i in range(_marks(p)[0]):
+        pushes[i % n].send(msg)
+    _emit("RESULT", {})
+    _hold()
+    for s in pushes:
+        s.close()
+    ctx.term()
+
+
+def role_fan_pub(zmq: Any, p: dict[str, Any]) -> None:
+    """PUB: warm-up messages until every SUB has one (GO), then ``count`` timed ones."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUB)
+    sock.setsockopt(zmq.SNDHWM, 0)  # every message to every subscriber: nothing dropped
+    sock.bind(p["bind"])
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _Stdin.start()
+    deadline = time.monotonic() + float(p["timeout"])
+    while not _Stdin.go.wait(0.005):
+        sock.send(b"w")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the subscribers never synced")
+    msg, count = b"x" * int(p["size"]), int(p["count"])
+    send = sock.send
+    t0, cpu0 = time.perf_counter(), _cpu()
+    for _ in range(count):
+        send(msg)
+    _wait_done(p)
+    _emit("RESULT", {"t0": t0, "n": count, "cpu_us": (_cpu() - cpu0) / count * 1e6})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_fan_sub(zmq: Any, p: dict[str, Any]) -> None:
+    """SUB: say SYNCED at the first warm-up message, then take ``count`` timed ones."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.RCVHWM, 0)
+    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    sock.setsockopt(zmq.SUBSCRIBE, b"")
+    sock.connect(p["endpoint"])
+    size, count = int(p["size"]), int(p["count"])
+    recv = sock.recv
+    msg = recv()
+    _emit("SYNCED", {})
+    while len(msg) != size:  # the warm-ups still in flight
+        msg = recv()
+    for _ in range(count - 1):
+        recv()
+    t1 = time.perf_counter()
+    _emit("RESULT", {"t1": t1})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_adr_router(zmq: Any, p: dict[str, Any]) -> None:
+    """asyncio ROUTER: echo (ROUTER_MANDATORY: a full peer makes the send wait, not drop)."""
+    aio = importlib.import_module(p["impl"] + ".asyncio")
+
+    async def main() -> None:
+        ctx = aio.Context()
+        sock = ctx.socket(zmq.ROUTER)
+        sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+        sock.bind(p["bind"])
+        _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+        for _ in range(1 + int(p["count"])):
+            await sock.send_multipart(await sock.recv_multipart())
+        _emit("RESULT", {})
+        await _ahold()
+        sock.close(linger=0)
+        ctx.term()
+
+    asyncio.run(asyncio.wait_for(main(), float(p["timeout"])))
+
+
+def role_adr_dealer(zmq: Any, p: dict[str, Any]) -> None:
+    """asyncio DEALER: one task streams ``count`` requests, another takes the replies."""
+    aio = importlib.import_module(p["impl"] + ".asyncio")
+
+    async def main() -> None:
+        ctx = aio.Context()
+        sock = ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+        sock.connect(p["endpoint"])
+        size, count = int(p["size"]), int(p["count"])
+        msg = b"x" * size
+        await sock.send(msg)
+        _check(await sock.recv(), size)
+
+        async def sender() -> None:
+            for _ in range(count):
+                await sock.send(msg)
+
+        t0 = time.perf_counter()
+        task = asyncio.ensure_future(sender())
+        for _ in range(count - 1):
+            await sock.recv()
+        _check(await sock.recv(), size)
+        elapsed = time.perf_counter() - t0
+        await task
+        _emit("RESULT", {"n": count, "elapsed": elapsed})
+        await _ahold()
+        sock.close(linger=0)
+        ctx.term()
+
+    asyncio.run(asyncio.wait_for(main(), float(p["timeout"])))
+
+
+def _rss() -> int:
+    """Resident set size of this process in octets."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # not Linux: the peak will do
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def role_mem_router(zmq: Any, p: dict[str, Any]) -> None:
+    """ROUTER (measured): RSS growth per peer once ``peers`` DEALERs each did one round trip."""
+    import gc
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    _bind_many(zmq, sock, p)  # the I/O thread runs from here on
+    n = int(p["peers"])
+    gc.collect()
+    time.sleep(0.1)
+    rss0 = _rss()
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    t0 = time.perf_counter()
+    for _ in range(n):
+        sock.send_multipart(sock.recv_multipart())
+    elapsed = time.perf_counter() - t0
+    gc.collect()
+    time.sleep(0.2)  # replies written, the I/O thread idle
+    _emit("RESULT", {"value": (_rss() - rss0) / n / 1024, "elapsed": elapsed})
+    _hold()
+    sock.close(linger=0)
+    ctx.term()
+
+
+def role_mem_peers(zmq: Any, p: dict[str, Any]) -> None:
+    """``peers`` DEALERs (reference): one request and its reply each, then stay connected."""
+    n, size = int(p["peers"]), int(p["size"])
+    ctx = _peers_context(zmq, n)
+    dealers = []
+    for _ in range(n):
+        d = ctx.socket(zmq.DEALER)
+        d.setsockopt(zmq.RCVTIMEO, _ms(p))
+        d.setsockopt(zmq.LINGER, 0)
+        d.connect(p["endpoint"])
+        dealers.append(d)
+    msg = b"x" * size
+    for d in dealers:
+        d.send(msg)
+    for d in dealers:
+        _check(d.recv(), size)
+    _emit("RESULT", {})
+    _hold()
+    for d in dealers:
+        d.close()
+    ctx.term()
+
+
 ROLES: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "probe": role_probe,
     "thr_server": role_thr_server,
@@ -916,6 +1610,18 @@ ROLES: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "athr_client": role_athr_client,
     "alat_server": role_alat_server,
     "alat_client": role_alat_client,
+    "fan_pub": role_fan_pub,
+    "fan_sub": role_fan_sub,
+    "rtr_server": role_rtr_server,
+    "rtr_peers": role_rtr_peers,
+    "lb_push": role_lb_push,
+    "lb_peers": role_lb_peers,
+    "fq_pull": role_fq_pull,
+    "fq_peers": role_fq_peers,
+    "adr_router": role_adr_router,
+    "adr_dealer": role_adr_dealer,
+    "mem_router": role_mem_router,
+    "mem_peers": role_mem_peers,
 }
 
 
@@ -926,6 +1632,7 @@ def _child_main(argv: list[str]) -> int:
     watchdog = threading.Timer(float(p["timeout"]) + 10, os._exit, args=(3,))
     watchdog.daemon = True
     watchdog.start()
+    _raise_fd_limit()
     try:
         zmq = importlib.import_module(p["impl"])
     except Exception as exc:

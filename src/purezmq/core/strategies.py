@@ -8,8 +8,13 @@
   pipe drops the message (or, with ``XPUB_NODROP``, the send waits).
 
 All methods run with the owning socket's lock held. The active pipes are kept
-at the front of ``self.pipes`` (indices ``< self.active``) as libzmq does, so
-activation and deactivation are O(1) swaps.
+at the front of ``self.pipes`` (indices ``< self.active``) as libzmq does, and
+each pipe's position is kept in ``self.where``, so attaching, activating,
+deactivating and removing a pipe are O(1) swaps, and sending or receiving one
+message costs the same with 5 peers or 5000. ``has_in``/``has_out`` look
+from ``current`` and deactivate the pipes they find empty/full on the way,
+as ``recv``/``send`` would, so each pipe is skipped once per activation
+(amortized O(1)), never rescanned.
 """
 
 from __future__ import annotations
@@ -22,25 +27,31 @@ from purezmq.core.pipe import Msg, Pipe
 class _ActiveSet:
     """Pipes with an active prefix; shared bookkeeping of lb and fq."""
 
-    __slots__ = ("pipes", "active", "current")
+    __slots__ = ("pipes", "active", "current", "where")
 
     def __init__(self) -> None:
         self.pipes: list[Pipe] = []
         self.active = 0
         self.current = 0
+        self.where: dict[Pipe, int] = {}  # pipe -> its index in ``pipes``
 
     def _swap(self, i: int, j: int) -> None:
-        p = self.pipes
-        p[i], p[j] = p[j], p[i]
+        if i != j:
+            p = self.pipes
+            a, b = p[j], p[i]
+            p[i], p[j] = a, b
+            w = self.where
+            w[a], w[b] = i, j
 
     def attach(self, pipe: Pipe) -> None:
+        self.where[pipe] = len(self.pipes)
         self.pipes.append(pipe)
         self._swap(self.active, len(self.pipes) - 1)
         self.active += 1
 
     def activated(self, pipe: Pipe) -> None:
-        i = self.pipes.index(pipe)
-        if i >= self.active:
+        i = self.where.get(pipe)
+        if i is not None and i >= self.active:
             self._swap(i, self.active)
             self.active += 1
 
@@ -51,9 +62,8 @@ class _ActiveSet:
             self.current = 0
 
     def remove(self, pipe: Pipe) -> None:
-        try:
-            i = self.pipes.index(pipe)
-        except ValueError:
+        i = self.where.get(pipe)
+        if i is None:
             return
         if i < self.active:
             self.active -= 1
@@ -63,6 +73,7 @@ class _ActiveSet:
                 self.current = 0
         self._swap(i, len(self.pipes) - 1)
         self.pipes.pop()
+        del self.where[pipe]
 
 
 class LoadBalancer(_ActiveSet):
@@ -96,9 +107,11 @@ class LoadBalancer(_ActiveSet):
         return None
 
     def has_out(self) -> bool:
-        for i in range(self.active):
-            if self.pipes[i].writable():
+        """Can a message go out now? Full pipes are deactivated, as send would."""
+        while self.active:
+            if self.pipes[self.current].writable():
                 return True
+            self._deactivate_current()
         return False
 
     def terminated(self, pipe: Pipe) -> None:
@@ -149,15 +162,13 @@ class FairQueue(_ActiveSet):
     def has_in(self) -> bool:
         """Is a message waiting? Empty pipes are deactivated, as recv would."""
         while self.active:
-            for i in range(self.active):
-                if self.pipes[i].inq:
-                    return True
-            pipe = self.pipes[self.active - 1]
-            pipe.in_active = False
+            pipe = self.pipes[self.current]
             if pipe.inq:
+                return True
+            pipe.in_active = False
+            if pipe.inq:  # the writer got in between (see pipe.py)
                 pipe.in_active = True
                 return True
-            self.current = self.active - 1
             if pipe.dead:
                 self.remove(pipe)
             else:
@@ -174,19 +185,21 @@ class FairQueue(_ActiveSet):
 
 
 class Distributor:
-    """Send one message to a set of pipes (PUB/XPUB/XSUB fan-out)."""
+    """Send one message to a set of pipes (PUB/XPUB/XSUB fan-out).
+
+    ``pipes`` is a dict used as an ordered set: O(1) attach and removal.
+    """
 
     __slots__ = ("pipes",)
 
     def __init__(self) -> None:
-        self.pipes: list[Pipe] = []
+        self.pipes: dict[Pipe, None] = {}
 
     def attach(self, pipe: Pipe) -> None:
-        self.pipes.append(pipe)
+        self.pipes[pipe] = None
 
     def terminated(self, pipe: Pipe) -> None:
-        if pipe in self.pipes:
-            self.pipes.remove(pipe)
+        self.pipes.pop(pipe, None)
 
     def send_to(self, pipes: Iterable[Pipe], msg: Msg) -> None:
         """Write to each pipe with room; drop for full ones (PUB semantics)."""

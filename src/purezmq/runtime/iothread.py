@@ -32,6 +32,7 @@ import os
 import sys
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -43,6 +44,11 @@ class Reactor:
 
     loop: asyncio.AbstractEventLoop
 
+    def __init__(self) -> None:
+        # ``post``: work from other threads, run in order by one loop callback.
+        self._posted: deque[Callable[[], Any]] = deque()
+        self._post_armed = False
+
     def in_loop_thread(self) -> bool:
         raise NotImplementedError
 
@@ -52,6 +58,33 @@ class Reactor:
             self.loop.call_soon(fn, *args)
         else:
             self.loop.call_soon_threadsafe(fn, *args)
+
+    def post(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` on the loop soon; any thread. Posts coalesce: while one
+        callback is scheduled, more posts join it and wake nobody.
+
+        As libzmq's mailbox signals the I/O thread only when it goes non-empty:
+        a PUB kicking 100 idle connections, or a ROUTER answering a burst of
+        peers, pays for one wake-up of the loop, not one per connection
+        (``call_soon_threadsafe`` writes to the loop's self-pipe every time).
+        A posted function runs no later than a ``call`` made after the post.
+        """
+        self._posted.append(fn)  # first append, then look at the flag (see _run_posted)
+        if not self._post_armed:
+            self._post_armed = True
+            try:
+                self.call(self._run_posted)
+            except BaseException:  # the loop is closed: fail now, as call() does
+                self._post_armed = False
+                raise
+
+    def _run_posted(self) -> None:
+        # Disarm first: a post that lands after this line either is run below
+        # or schedules the next callback itself (a spare run is harmless).
+        self._post_armed = False
+        q = self._posted
+        while q:
+            q.popleft()()
 
     def call_sync(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         """Run ``fn(*args)`` on the loop and return its result (or raise its error)."""
@@ -165,6 +198,7 @@ class IOThread(Reactor):
     thread: threading.Thread | _OSThread
 
     def __init__(self, name: str = "purezmq-io") -> None:
+        super().__init__()
         self.pid = os.getpid()
         self.retiring = False
         if _gevent_patched_threading():

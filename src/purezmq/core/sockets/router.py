@@ -91,7 +91,16 @@ class Router(SocketBase):
         if not pipe.writable():
             # Mandatory: wait (or EAGAIN); otherwise drop at HWM.
             return not self.options.router_mandatory
-        pipe.write(msg[1:])
+        if pipe is self.fq.last:
+            # A reply to the peer heard last: the engine may write it at once
+            # even amid a burst of replies to many peers (see engine.kick).
+            self.answering = True
+            try:
+                pipe.write(msg[1:])
+            finally:
+                self.answering = False
+        else:
+            pipe.write(msg[1:])
         return True
 
     def check_route(self, rid: Any) -> None:

@@ -1,0 +1,228 @@
+"""Many peers: the bookkeeping that keeps one message O(1) whatever the number of peers.
+
+- lb/fq (core/strategies.py) keep the active pipes at the front of one list
+  and each pipe's index in ``where``: random attach/activate/deactivate/remove
+  sequences must keep the two consistent, and the round robin fair;
+- a socket remembers the few pipes a direct reader was given, so adding a
+  watcher (every Poller.poll) reclaims those, not every pipe;
+- ``Reactor.post`` runs everything posted, in order, with one wake-up per batch.
+
+The ends-to-end figures are in ``python -m purezmq bench`` (router-*, push-lb-*,
+pull-fq-*, fanout-*); tests/test_bench_demo.py runs those cases in a tiny mode.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import purezmq
+from purezmq.core.pipe import Pipe
+from purezmq.core.socketbase import DIRECT_MAX, PipeSet
+from purezmq.core.strategies import FairQueue, LoadBalancer, _ActiveSet
+from purezmq.runtime.iothread import IOThread
+
+
+def _pipe(name: int, hwm: int = 1) -> Pipe:
+    p = Pipe(None, out_hwm=hwm, in_hwm=1000, endpoint=str(name))  # type: ignore[arg-type]
+    return p
+
+
+def _consistent(s: _ActiveSet) -> None:
+    assert len(s.where) == len(s.pipes)
+    for i, p in enumerate(s.pipes):
+        assert s.where[p] == i
+    assert 0 <= s.active <= len(s.pipes)
+    assert s.current < s.active or s.current == 0
+
+
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["attach", "activate", "remove", "io", "has", "fill"]), st.integers(0, 40)
+    ),
+    max_size=120,
+)
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=150, deadline=None)
+@given(_ops)
+def test_fair_queue_index_stays_consistent(ops: list[tuple[str, int]]) -> None:
+    fq = FairQueue()
+    pipes: list[Pipe] = []
+    for op, k in ops:
+        if op == "attach":
+            p = _pipe(len(pipes))
+            pipes.append(p)
+            fq.attach(p)
+        elif pipes:
+            p = pipes[k % len(pipes)]
+            if op == "activate":
+                p.in_active = True
+                fq.activated(p)
+            elif op == "remove":
+                fq.remove(p)
+            elif op == "fill":
+                p.inq.append([b"m"])
+                if not p.in_active:
+                    p.in_active = True
+                    fq.activated(p)
+            elif op == "io":
+                msg = fq.recv()
+                assert msg is None or msg == [b"m"]
+            else:
+                fq.has_in()
+        _consistent(fq)
+        # Every pipe with input that is still attached and flagged active is in the prefix.
+        for p in fq.pipes:
+            if p.inq and p.in_active:
+                assert fq.where[p] < fq.active
+
+
+@pytest.mark.timeout(120)
+@settings(max_examples=150, deadline=None)
+@given(_ops)
+def test_load_balancer_index_stays_consistent(ops: list[tuple[str, int]]) -> None:
+    lb = LoadBalancer()
+    pipes: list[Pipe] = []
+    for op, k in ops:
+        if op == "attach":
+            p = _pipe(len(pipes))
+            pipes.append(p)
+            lb.attach(p)
+        elif pipes:
+            p = pipes[k % len(pipes)]
+            if op in ("activate", "fill"):  # the engine drained it
+                p.outq.clear()
+                p.out_active = True
+                lb.activated(p)
+            elif op == "remove":
+                lb.terminated(p)
+            elif op == "io":
+                sent = lb.send([b"m"])
+                assert sent is None or len(sent.outq) == 1
+            else:
+                assert lb.has_out() == any(len(q.outq) == 0 for q in lb.pipes[: lb.active])
+        _consistent(lb)
+
+
+@pytest.mark.timeout(60)
+def test_fair_queue_round_robin_over_many_pipes() -> None:
+    fq = FairQueue()
+    pipes = [_pipe(i) for i in range(3000)]
+    for p in pipes:
+        fq.attach(p)
+    for i, p in enumerate(pipes):
+        p.inq.extend([[b"%d" % i], [b"%d" % i]])
+    seen = []
+    while fq.recv() is not None:
+        seen.append(fq.last)
+    assert len(seen) == 6000
+    # One message from each pipe per turn: the first 3000 come from 3000 pipes.
+    assert len(set(seen[:3000])) == 3000 and len(set(seen[3000:])) == 3000
+    assert fq.active == 0 and not fq.has_in()
+
+
+@pytest.mark.timeout(60)
+def test_load_balancer_round_robin_skips_full_pipes() -> None:
+    lb = LoadBalancer()
+    pipes = [_pipe(i, hwm=1) for i in range(2000)]
+    for p in pipes:
+        lb.attach(p)
+    got = [lb.send([b"m"]) for _ in range(2000)]
+    assert set(got) == set(pipes)  # each pipe once
+    assert lb.send([b"m"]) is None and lb.active == 0 and not lb.has_out()
+    pipes[1234].outq.clear()
+    pipes[1234].out_active = True
+    lb.activated(pipes[1234])
+    assert lb.has_out() and lb.send([b"x"]) is pipes[1234]
+
+
+def test_pipe_set_is_an_ordered_set() -> None:
+    s = PipeSet()
+    ps = [_pipe(i) for i in range(5)]
+    for p in ps:
+        s.append(p)
+    s.remove(ps[2])
+    assert list(s) == [ps[0], ps[1], ps[3], ps[4]] and ps[2] not in s and len(s) == 4
+
+
+class _FakePeer:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.reclaimed = 0
+
+    def direct_fd(self) -> int:
+        return self.fd
+
+    def reclaim(self) -> None:
+        self.reclaimed += 1
+
+    def kick(self) -> None:
+        pass
+
+
+class _Blind:
+    def wake(self) -> None:
+        pass
+
+
+@pytest.mark.timeout(30)
+def test_add_watcher_reclaims_only_what_direct_readers_got(ctx: purezmq.Context) -> None:
+    core: Any = ctx.socket(purezmq.DEALER)._core
+    few = [_pipe(i) for i in range(3)]
+    for i, p in enumerate(few):
+        p.peer = _FakePeer(100 + i)  # type: ignore[assignment]
+        core.pipes.append(p)
+    peers = core._direct_peers()
+    assert [fd for fd, _ in peers] == [100, 101, 102]
+    # Grows past DIRECT_MAX: no more direct reading, but the three handed out
+    # may still be left to this thread, and a watcher must take them back.
+    many = [_pipe(i) for i in range(3, 3 + 5 * DIRECT_MAX)]
+    for i, p in enumerate(many):
+        p.peer = _FakePeer(200 + i)  # type: ignore[assignment]
+        core.pipes.append(p)
+    assert core._direct_peers() is None
+    w = _Blind()
+    core.add_watcher(w)
+    assert [p.peer.reclaimed for p in few] == [1, 1, 1]  # type: ignore[union-attr]
+    assert all(p.peer.reclaimed == 0 for p in many)  # type: ignore[union-attr]
+    core.remove_watcher(w)
+    core.pipe_terminated(few[0])  # forgotten with its pipe
+    core.add_watcher(w)
+    assert [p.peer.reclaimed if p.peer else None for p in few] == [None, 2, 2]  # type: ignore[union-attr]
+    core.remove_watcher(w)
+    core.pipes.clear()
+
+
+@pytest.mark.timeout(30)
+def test_reactor_post_runs_in_order_with_few_wakeups() -> None:
+    io = IOThread()
+    try:
+        hops = 0
+        orig = io.loop.call_soon_threadsafe
+
+        def counting(*a: Any) -> Any:
+            nonlocal hops
+            hops += 1
+            return orig(*a)
+
+        io.loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        seen: list[int] = []
+        gate = threading.Event()
+        io.call(gate.wait, 5)  # the loop is busy: posts pile up behind one callback
+        for i in range(1000):
+            io.post(lambda i=i: seen.append(i))
+        done = threading.Event()
+        io.call(done.set)  # runs after everything posted before it
+        gate.set()
+        assert done.wait(10)
+        assert seen == list(range(1000))
+        assert hops <= 3, hops  # gate, one for the posts, done
+        io.loop.call_soon_threadsafe = orig  # type: ignore[method-assign]
+    finally:
+        io.stop()
