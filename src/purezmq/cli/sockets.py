@@ -190,11 +190,11 @@ class Runner:
             s.router_mandatory = True  # say so when a routing id is unknown
         self._check_draft_options()
         self.sec.apply(self.ctx, s)
-        self.watch = common.HandshakeWatch(self.ctx, s)
+        self.watch = common.HandshakeWatch(self.ctx, s, out=self.stderr)
         if self.name == "peer":
             self._attach_peer()
         else:
-            common.attach(s, a)
+            self.watch.bound.update(common.attach(s, a, self.stderr))
         for group in a.join or []:
             s.join(group)
         if a.to is not None:
@@ -222,11 +222,9 @@ class Runner:
         a = self.args
         if not a.bind and not a.connect:
             raise fail("give at least one -b/--bind or -c/--connect ENDPOINT", common.EXIT_USAGE)
+        assert self.watch is not None
         for ep in a.bind:
-            try:
-                self.sock.bind(ep)
-            except purezmq.ZMQError as e:
-                raise fail(f"cannot bind {ep}: {e}") from None
+            self.watch.bound.add(common.bind(self.sock, ep, self.stderr))
         for ep in a.connect:
             try:
                 rid = self.sock.connect_peer(ep)
