@@ -965,3 +965,26 @@ def test_proxy_capture(procs: list[subprocess.Popen[str]], lzctx: Any) -> None:
             continue
     assert copy is not None and copy[0] == b"job"
     proxy.kill()
+
+
+def test_bind_and_connect_are_repeatable(procs: list[subprocess.Popen[str]], lzctx: Any) -> None:
+    """-b twice and -c once on one PULL: a libzmq PUSH on each endpoint is heard."""
+    import zmq
+
+    far, port = lz(lzctx, "PUSH")
+    pull = start(procs, "pull", "-b", ANY, "-b", ANY, "-c", f"tcp://127.0.0.1:{port}",
+                 "-n", "3", "--timeout", "20")  # fmt: skip
+    eps = bound(pull, 2)
+    assert len(set(eps)) == 2
+    pushes = []
+    for ep in eps:
+        s = lzctx.socket(zmq.PUSH)
+        s.linger = 0
+        s.connect(ep)
+        pushes.append(s)
+    pushes[0].send(b"first")
+    pushes[1].send(b"second")
+    far.send(b"third")  # waits (SNDTIMEO) for the pull's connection
+    out, err = finish(pull)
+    assert pull.returncode == 0, err
+    assert sorted(out.splitlines()) == ["first", "second", "third"]
