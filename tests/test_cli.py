@@ -988,3 +988,44 @@ def test_bind_and_connect_are_repeatable(procs: list[subprocess.Popen[str]], lzc
     out, err = finish(pull)
     assert pull.returncode == 0, err
     assert sorted(out.splitlines()) == ["first", "second", "third"]
+
+
+def test_probe_plain_and_ipc(lzctx: Any, tmp_path: Path) -> None:
+    """PLAIN over ipc:// to a libzmq ROUTER: its ZAP handler (here, one that says 200
+    to the first request and 400 to the next) lets us in, then refuses us. (A libzmq
+    PLAIN server with no ZAP handler at all refuses everyone.)"""
+    import threading
+
+    import zmq
+
+    handler = lzctx.socket(zmq.REP)
+    handler.linger = 0
+    handler.bind("inproc://zeromq.zap.01")
+
+    def answer() -> None:
+        for status in (b"200", b"400"):
+            if not handler.poll(20000):
+                return
+            req = handler.recv_multipart()
+            assert req[5:8] == [b"PLAIN", b"me", b"pw"]  # mechanism, user, password
+            handler.send_multipart(
+                [b"1.0", req[1], status, b"", b"me" if status == b"200" else b"", b""]
+            )
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    rep = lzctx.socket(zmq.ROUTER)
+    rep.linger = 0
+    rep.plain_server = True
+    ep = f"ipc://{tmp_path}/probe.ipc"
+    rep.bind(ep)
+    r = cli("probe", ep, "--plain-user", "me", "--plain-password", "pw", "--timeout", "20")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "greeting:    ok, the peer speaks ZMTP 3.1, mechanism PLAIN" in r.stdout
+    assert "the peer is a ROUTER socket" in r.stdout
+    assert "zap:         passed: the server accepted our PLAIN credentials" in r.stdout
+    r = cli("probe", ep, "--plain-user", "me", "--plain-password", "pw", "--timeout", "20")
+    t.join(20)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "handshake:   REFUSED by the peer: '400'" in r.stdout
+    assert "zap:         the server's authentication refused us (400: denied)" in r.stdout

@@ -343,9 +343,9 @@ class Probe:
     def _greeting(self, raw: bytes | bytearray) -> None:
         major, minor = raw[10], raw[11]
         mech = bytes(raw[12:32]).rstrip(b"\0").decode("ascii", "replace") if len(raw) >= 32 else "?"
-        role = ""
-        if len(raw) >= 33 and mech in ("PLAIN",):
-            role = ", as server" if raw[32] else ", as client"
+        # The as-server octet: libzmq 4.3 sends 0 even from a PLAIN server, so only a
+        # 1 tells anything.
+        role = ", as server" if len(raw) >= 33 and mech == "PLAIN" and raw[32] else ""
         self.say("greeting", f"ok, the peer speaks ZMTP {major}.{minor}, mechanism {mech}{role}")
 
     def _hint(self, raw: bytes | bytearray, ours: str) -> None:
@@ -377,7 +377,11 @@ class Probe:
                 "a CURVE server hangs up like this when --curve-serverkey is not its public key",
             )
         elif mech == "PLAIN":
-            self.say("zap", "the server may have refused the user name or password")
+            self.say(
+                "zap",
+                "the server may have refused the user name or password (a libzmq PLAIN "
+                "server with no ZAP handler refuses everyone)",
+            )
         else:
             self.say(
                 "hint",
