@@ -104,3 +104,54 @@ def test_real_console_handler_on_windows() -> None:
         # sending a real Ctrl-C to every process on the console.
         assert ai.handle(win32.CTRL_C_EVENT) == 0
     assert called == [1]
+
+
+def test_windows_path_through_ctypes_with_kernel32_stubbed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real ``_console_api`` and a real ctypes callback, with only what Linux lacks
+    stubbed: ``WinDLL`` (kernel32's SetConsoleCtrlHandler is a Python function here),
+    ``WINFUNCTYPE`` (CFUNCTYPE: cdecl instead of stdcall, the same ctypes machinery),
+    ``WinError`` and ``get_last_error``. What this cannot show, Windows itself calling
+    the handler on Ctrl-C, only ``test_real_console_handler_on_windows`` does."""
+    import ctypes
+
+    registered: list[tuple[Any, bool]] = []
+    last_error = [0]
+
+    def set_console_ctrl_handler(handler: Any, add: bool) -> int:
+        registered.append((handler, bool(add)))
+        return 0 if last_error[0] else 1
+
+    class Kernel32:
+        SetConsoleCtrlHandler = staticmethod(set_console_ctrl_handler)
+
+    def win_dll(name: str, use_last_error: bool = False) -> Kernel32:
+        assert name == "kernel32" and use_last_error
+        return Kernel32()
+
+    if sys.platform != "win32":
+        monkeypatch.setattr(ctypes, "WinDLL", win_dll, raising=False)
+        monkeypatch.setattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE, raising=False)
+        monkeypatch.setattr(ctypes, "get_last_error", lambda: last_error[0], raising=False)
+        monkeypatch.setattr(
+            ctypes, "WinError", lambda code: OSError(code, f"Windows error {code}"), raising=False
+        )
+    else:
+        pytest.skip("on Windows the real kernel32 is used (test_real_console_handler_on_windows)")
+    monkeypatch.setattr(win32, "_is_windows", lambda: True)
+
+    set_handler, handler_type, _ = win32._console_api()
+    assert set_handler is set_console_ctrl_handler
+    assert set_handler.argtypes == (handler_type, ctypes.c_long)  # type: ignore[attr-defined]
+    called: list[int] = []
+    ai = allow_interrupt(lambda: called.append(1))
+    assert isinstance(ai.handle, handler_type)  # a ctypes callback Windows could call
+    with ai:
+        assert registered == [(ai.handle, True)]
+        assert ai.handle(win32.CTRL_C_EVENT) == 0  # through ctypes, as from C
+        assert ai.handle(2) == 0
+    assert registered[-1] == (ai.handle, False)
+    assert called == [1]
+    last_error[0] = 5  # ERROR_ACCESS_DENIED
+    with pytest.raises(OSError, match="Windows error 5"):
+        with allow_interrupt():
+            pass

@@ -30,6 +30,29 @@ exit status: 0 done, 1 error (bad endpoint, ...), 2 usage, 3 timeout,
 """
 
 
+DEMO_EPILOG = """\
+examples:
+  purezmq demo                  REQ/REP, PUB/SUB, a pipeline, then a throughput figure
+
+It binds its own sockets on 127.0.0.1 (ports the OS chooses) and talks to
+itself, so it takes no endpoint. Exit status 0 when every section worked, 1
+when one failed (it says which), 130 on Ctrl-C.
+"""
+
+BENCH_EPILOG = """\
+examples:
+  purezmq bench --quick                         a rough table in seconds
+  purezmq bench --list                          the cases
+  purezmq bench --only 'thr-tcp-*' lat-tcp --repeat 7
+
+Each cell is the best of N runs, the implementations interleaved (pyzmq is
+needed for its column). ratio = purezmq/pyzmq: for throughput (msg/s) higher
+is better, for REQ/REP round-trip latency lower is better. It binds its own
+sockets on 127.0.0.1, so it takes no endpoint; a measurement that stalls
+past --timeout fails that cell.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from purezmq import bench, demo
     from purezmq.cli import keygen, monitor, probe, proxy, sockets
@@ -52,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=demo.__doc__.split("\n\n")[0] if demo.__doc__ else None,
     )
     demo.add_arguments(demo_parser)
+    demo_parser.epilog = DEMO_EPILOG
+    demo_parser.formatter_class = argparse.RawDescriptionHelpFormatter
     demo_parser.set_defaults(run=demo.run_demo_args)
     bench_parser = sub.add_parser(
         "bench",
@@ -59,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=bench.__doc__.split("\n\n")[0] if bench.__doc__ else None,
     )
     bench.add_arguments(bench_parser)
+    bench_parser.epilog = BENCH_EPILOG
+    bench_parser.formatter_class = argparse.RawDescriptionHelpFormatter
     bench_parser.set_defaults(run=bench.run_bench_args)
     return parser
 

@@ -116,8 +116,7 @@ def add_endpoint_options(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ENDPOINT",
-        help="bind to ENDPOINT (repeatable), e.g. tcp://*:5555, ipc:///tmp/s; with a port "
-        "of * (tcp://127.0.0.1:*) the OS picks one and stderr says which",
+        help="bind to ENDPOINT (repeatable), e.g. tcp://*:5555, ipc:///tmp/s",
     )
     p.add_argument(
         "-c",
@@ -265,39 +264,51 @@ class Security:
             self.auth = None
 
 
-def os_chosen(endpoint: str) -> bool:
-    """Does binding ``endpoint`` leave the port (ipc: the path) to the OS?
+def attach(sock: purezmq.Socket, args: argparse.Namespace, out: IO[str] | None = None) -> list[str]:
+    """Bind and connect as asked; a bad endpoint is a CliError naming it.
 
-    ``tcp://127.0.0.1:*`` (or ``:0``) and ``ipc://*``, as zmq_bind(3) has them.
+    Returns the endpoints bound, as the socket reports them (``LAST_ENDPOINT``).
+    When that differs from what was asked (``tcp://127.0.0.1:*``: a port the OS
+    chose; ``tcp://*:5555``) a line ``bound to ENDPOINT`` goes to ``out``
+    (stderr), so a script can bind to port 0 and read which port it got.
     """
-    if endpoint == "ipc://*":
-        return True
-    port = endpoint.rsplit(":", 1)[-1].split("/", 1)[0]  # ws://host:*/path too
-    return endpoint.startswith(("tcp://", "ws://", "wss://")) and port in ("*", "0")
-
-
-def attach(sock: purezmq.Socket, args: argparse.Namespace) -> None:
-    """Bind and connect as asked; a bad endpoint is a CliError naming it."""
     if not args.bind and not args.connect:
         raise fail("give at least one -b/--bind or -c/--connect ENDPOINT", EXIT_USAGE)
-    for ep in args.bind:
-        try:
-            sock.bind(ep)
-        except purezmq.ZMQError as e:
-            raise fail(f"cannot bind {ep}: {e}") from None
-        if os_chosen(ep):
-            # Say where: a peer (or a script) needs the port the OS picked.
-            where = sock.last_endpoint.decode()
-            print(f"purezmq {args.command}: bound to {where}", file=sys.stderr, flush=True)
+    bound = [bind(sock, ep, out) for ep in args.bind]
     for ep in args.connect:
-        try:
-            sock.connect(ep)
-        except purezmq.ZMQError as e:
-            raise fail(f"cannot connect to {ep}: {e}") from None
+        connect(sock, ep)
+    return bound
+
+
+def bind(sock: purezmq.Socket, ep: str, out: IO[str] | None = None, what: str = "") -> str:
+    """Bind ``sock`` to ``ep`` (CliError if that fails); tell ``out`` where, if the OS chose."""
+    try:
+        sock.bind(ep)
+    except purezmq.ZMQError as e:
+        raise fail(f"{what}cannot bind {ep}: {e}") from None
+    real = bytes(sock.last_endpoint or b"").decode(errors="replace") or ep
+    if real != ep:
+        print(f"{what}bound to {real}", file=sys.stderr if out is None else out, flush=True)
+    return real
+
+
+def connect(sock: purezmq.Socket, ep: str, what: str = "") -> None:
+    """Connect ``sock`` to ``ep``; CliError naming the endpoint if it is refused at once."""
+    try:
+        sock.connect(ep)
+    except purezmq.ZMQError as e:
+        raise fail(f"{what}cannot connect to {ep}: {e}") from None
 
 
 class HandshakeWatch:
-    """Watches a socket's monitor for failed handshakes, to report them and stop."""
+    """Watches a socket's monitor for failed handshakes, to report them.
+
+    A failed handshake on a connection we made (``-c``) ends the command:
+    the peer refused us, or speaks another mechanism, and nothing will get
+    through. One on a connection we accepted (a ``-b`` endpoint, listed in
+    ``bound``) is a peer we refused, or a stranger: it is told on stderr and
+    the command goes on serving the others.
+    """
 
     FAILED = (
         C.EVENT_HANDSHAKE_FAILED_NO_DETAIL
@@ -305,16 +316,27 @@ class HandshakeWatch:
         | C.EVENT_HANDSHAKE_FAILED_AUTH
     )
 
-    def __init__(self, ctx: purezmq.Context, sock: purezmq.Socket) -> None:
+    def __init__(
+        self,
+        ctx: purezmq.Context,
+        sock: purezmq.Socket,
+        label: str = "",
+        out: IO[str] | None = None,
+    ) -> None:
         addr = f"inproc://purezmq-cli-watch-{id(sock)}"
         sock.monitor(addr, self.FAILED | C.EVENT_HANDSHAKE_SUCCEEDED)
         self.mon = ctx.socket(C.PAIR)
         self.mon.linger = 0
         self.mon.connect(addr)
         self.succeeded = 0
+        self.refused = 0  # failed handshakes on accepted connections
+        self.bound: set[str] = set()  # our bind endpoints, as monitor events name them
+        self.label = label
+        self.out = out
 
     def check(self) -> None:
-        """Raise CliError(EXIT_HANDSHAKE) if a handshake failed since the last look."""
+        """Raise CliError(EXIT_HANDSHAKE) if a handshake we started failed since the last
+        look; tell stderr about failures on accepted connections."""
         from purezmq.utils.monitor import recv_monitor_message
 
         while self.mon.poll(0):
@@ -323,26 +345,37 @@ class HandshakeWatch:
             if ev == C.EVENT_HANDSHAKE_SUCCEEDED:
                 self.succeeded += 1
                 continue
-            if ev & self.FAILED:
-                raise fail(describe_handshake_failure(evt), EXIT_HANDSHAKE)
+            if not ev & self.FAILED:
+                continue
+            if evt["endpoint"].decode(errors="replace") in self.bound:
+                self.refused += 1
+                out = sys.stderr if self.out is None else self.out
+                print(self.label + describe_handshake_failure(evt, accepted=True), file=out)
+                out.flush()
+                continue
+            raise fail(self.label + describe_handshake_failure(evt), EXIT_HANDSHAKE)
 
     def close(self) -> None:
         self.mon.close()
 
 
-def describe_handshake_failure(evt: dict[str, Any]) -> str:
+def describe_handshake_failure(evt: dict[str, Any], accepted: bool = False) -> str:
+    """A failed-handshake monitor event in words; ``accepted``: a peer that connected to us."""
     ep = evt["endpoint"].decode(errors="replace")
     ev, value = int(evt["event"]), int(evt["value"])
+    who = f"a peer on {ep}" if accepted else f"handshake with {ep}"
     if ev == C.EVENT_HANDSHAKE_FAILED_AUTH:
+        if accepted:
+            return f"refused a peer on {ep}: authentication said no (ZAP status {value})"
         return f"handshake with {ep} refused by authentication (ZAP status {value})"
     if ev == C.EVENT_HANDSHAKE_FAILED_PROTOCOL:
         try:
             name = C.Event(value).name
         except ValueError:
             name = hex(value)
-        return f"handshake with {ep} failed: protocol error {name}"
+        return f"{who} failed: protocol error {name}"
     return (
-        f"handshake with {ep} failed (the peer closed the connection or timed out: "
+        f"{who} failed (the peer closed the connection or timed out: "
         "different security mechanisms or keys?)"
     )
 

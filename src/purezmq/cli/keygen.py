@@ -4,6 +4,10 @@ Without options it prints the Z85 public and secret keys (``--json`` for one
 JSON object). ``--dir DIR`` writes ``NAME.key`` (public) and ``NAME.key_secret``
 (both keys, owner-readable only) in the format pyzmq's
 ``zmq.auth.create_certificates`` and czmq write, so either side loads them.
+
+keygen talks to no peer, so it has no endpoint, handshake or timeout to fail
+on: it exits 1 when PyNaCl is missing or ``--dir`` cannot be written, 2 on a
+bad option.
 """
 
 from __future__ import annotations

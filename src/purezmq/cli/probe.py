@@ -4,15 +4,22 @@ It opens one connection itself and walks it step by step, saying in plain
 words which step worked and which did not:
 
 1. the TCP (or ipc) connect;
-2. the ZMTP greeting: the peer's protocol version and security mechanism;
+2. the ZMTP greeting: the peer's protocol version and security mechanism
+   (for ws://, the WebSocket upgrade and the ZWS subprotocol instead);
 3. the handshake (NULL, PLAIN or CURVE, as the options ask), and with it the
    server's authentication (ZAP) decision: the peer's socket type, routing id
    and metadata on success, the reason on failure;
 4. a round trip: a ZMTP PING answered by PONG (ZMTP 3.1 peers), which the
    peer's application never sees.
 
-Exit status: 0 all steps passed, 1 connect failed, 3 a step timed out,
-4 the greeting or handshake failed.
+Endpoints: ``tcp://HOST:PORT``, ``ipc://PATH`` (``ipc://@NAME`` abstract) and
+``ws://HOST:PORT/PATH`` (ZeroMQ over WebSocket, RFC 45). Not ``wss://`` (TLS:
+use ``purezmq monitor`` with the WSS options of a socket instead), nor
+``inproc://`` (in one process only), ``udp://`` (no handshake to probe),
+``pgm``/``epgm``, ``tipc`` or ``vmci``: those are refused with a usage error.
+
+Exit status: 0 all steps passed, 1 connect failed, 2 an endpoint probe does
+not speak, 3 a step timed out, 4 the greeting or handshake failed.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from purezmq.cli.common import fail
 from purezmq.cli.sockets import SOCKET_TYPES
 from purezmq.utils import z85
 from purezmq.zmtp import ErrorReceived, HandshakeComplete, Pong, ProtocolError, ZmtpConnection
+from purezmq.zmtp.ws_connection import ZwsConnection
 
 EXAMPLES = """\
 examples:
@@ -35,6 +43,7 @@ examples:
   purezmq probe tcp://10.0.0.2:5556 --type sub
   purezmq probe tcp://host:5557 --curve-serverkey server.key
   purezmq probe ipc:///tmp/feed --plain-user me --plain-password secret
+  purezmq probe ws://127.0.0.1:8080/zmq --type req        ZeroMQ over WebSocket
 """
 
 
@@ -46,7 +55,9 @@ def add_parser(sub: Any) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("endpoint", metavar="ENDPOINT", help="tcp://host:port or ipc://path")
+    p.add_argument(
+        "endpoint", metavar="ENDPOINT", help="tcp://HOST:PORT, ipc://PATH or ws://HOST:PORT/PATH"
+    )
     p.add_argument(
         "--type",
         default="dealer",
@@ -63,6 +74,8 @@ class Probe:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.out = sys.stdout
+        self.ws_host = ""  # ws://: the Host header and request path
+        self.ws_path = "/"
 
     def say(self, step: str, text: str) -> None:
         self.out.write(f"{step + ':':<12} {text}\n")
@@ -74,11 +87,22 @@ class Probe:
         ep = self.args.endpoint
         timeout = self.args.timeout
         t0 = time.perf_counter()
-        if ep.startswith("tcp://"):
-            rest = ep[len("tcp://") :]
-            host, sep, port_s = rest.rpartition(":")
-            if not sep or not port_s.isdigit():
+        scheme, sep, rest = ep.partition("://")
+        if not sep:
+            raise fail(f"bad endpoint {ep!r}: expected tcp://HOST:PORT", common.EXIT_USAGE)
+        if scheme in ("tcp", "ws"):
+            hostport, slash, path = rest.partition("/")
+            if scheme == "tcp" and slash:
                 raise fail(f"bad endpoint {ep!r}: expected tcp://HOST:PORT", common.EXIT_USAGE)
+            self.ws_path = "/" + path
+            host, sep, port_s = hostport.rpartition(":")
+            if not sep or not port_s.isdigit():
+                raise fail(
+                    f"bad endpoint {ep!r}: expected {scheme}://HOST:PORT"
+                    + ("/PATH" if scheme == "ws" else ""),
+                    common.EXIT_USAGE,
+                )
+            self.ws_host = hostport
             host = host.strip("[]")
             try:
                 infos = socket.getaddrinfo(host, int(port_s), 0, socket.SOCK_STREAM)
@@ -89,13 +113,17 @@ class Probe:
             s = socket.socket(family, stype, proto)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # the PING goes at once
             where = f"{host} port {port_s}"
-        elif ep.startswith("ipc://"):
-            path = ep[len("ipc://") :]
+        elif scheme == "ipc":
+            path = rest
             addr = "\0" + path[1:] if path.startswith("@") else path
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             where = path
         else:
-            raise fail(f"bad endpoint {ep!r}: probe speaks tcp:// and ipc://", common.EXIT_USAGE)
+            why = _UNSUPPORTED.get(scheme, "not a transport probe knows")
+            raise fail(
+                f"cannot probe {ep!r}: {scheme}:// {why}; probe speaks tcp://, ipc:// and ws://",
+                common.EXIT_USAGE,
+            )
         s.settimeout(timeout)
         try:
             s.connect(addr)
@@ -144,9 +172,82 @@ class Probe:
         print(f"probing {a.endpoint} as a {stype} socket, mechanism {mech_name}")
         s = self.connect()
         try:
+            if a.endpoint.startswith("ws://"):
+                return self._talk_ws(s, mech, mech_name, stype)
             return self._talk(s, mech, mech_name, stype)
         finally:
             s.close()
+
+    def _talk_ws(self, s: socket.socket, mech: Any, mech_name: str, stype: str) -> int:
+        """ws://: the HTTP upgrade (in place of the greeting), then the handshake and a
+        WebSocket ping, answered by the peer's WebSocket layer."""
+        a = self.args
+        conn = ZwsConnection(
+            socket_type=stype,
+            ws_client=True,
+            mechanism=mech,
+            routing_id=(a.identity or "").encode(),
+            host=self.ws_host,
+            path=self.ws_path,
+        )
+        s.sendall(conn.data_to_send())
+        deadline = time.monotonic() + a.timeout
+        upgraded = False
+        t_ping = 0.0
+        while True:
+            left = deadline - time.monotonic()
+            step = "handshake" if upgraded else "upgrade"
+            if left <= 0:
+                self.say(step, f"FAILED: no answer within {a.timeout:g} s")
+                raise fail(f"{step} timed out", common.EXIT_TIMEOUT)
+            s.settimeout(left)
+            try:
+                data = s.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError as e:
+                data, reset = b"", f" ({e.strerror or e})"
+            else:
+                reset = ""
+            if not data:
+                self.say(step, f"FAILED: the peer closed the connection{reset}")
+                if upgraded:
+                    self.say("hint", _WS_CLOSED_HINT.get(mech_name, _WS_CLOSED_HINT["NULL"]))
+                raise fail("the peer closed the connection", common.EXIT_HANDSHAKE)
+            try:
+                conn.receive_data(data)
+            except ProtocolError as e:
+                if not upgraded and conn.protocol:
+                    self._upgraded(conn.protocol)
+                self.say("handshake" if conn.protocol else "upgrade", f"FAILED: {e}")
+                peer = str(e).rsplit(" ", 1)[-1] if "cannot connect to" in str(e) else ""
+                if peer in _MATCHING:
+                    self.say("hint", f"the peer is a {peer} socket: try --type {_MATCHING[peer]}")
+                raise fail(str(e), common.EXIT_HANDSHAKE) from None
+            if not upgraded and conn.protocol:
+                upgraded = True
+                self._upgraded(conn.protocol)
+            out = conn.data_to_send()
+            if out:
+                s.sendall(out)
+            for ev in conn.events:
+                if isinstance(ev, ErrorReceived):
+                    reason = ev.reason.decode(errors="replace")
+                    self.say("handshake", f"REFUSED by the peer: {reason!r}")
+                    if mech_name != "NULL":
+                        self.say("zap", "the server's authentication refused us" + _zap(reason))
+                    raise fail(f"handshake refused: {reason}", common.EXIT_HANDSHAKE)
+                if isinstance(ev, HandshakeComplete):
+                    self._handshake(ev, mech_name, ws=True)
+                    conn.send_ping(context=b"purezmq-probe")
+                    t_ping = time.perf_counter()
+                    s.sendall(conn.data_to_send())
+                    deadline = time.monotonic() + a.timeout
+                if isinstance(ev, Pong) and t_ping:
+                    rtt = (time.perf_counter() - t_ping) * 1000
+                    self.say("round trip", f"{rtt:.2f} ms (WebSocket ping/pong)")
+                    return common.EXIT_OK
+            conn.events.clear()
 
     def _talk(self, s: socket.socket, mech: Any, mech_name: str, stype: str) -> int:
         a = self.args
@@ -236,12 +337,15 @@ class Probe:
                     return common.EXIT_OK
             conn.events.clear()
 
+    def _upgraded(self, protocol: str) -> None:
+        self.say("upgrade", f"ok, WebSocket subprotocol {protocol} (ZeroMQ over WebSocket)")
+
     def _greeting(self, raw: bytes | bytearray) -> None:
         major, minor = raw[10], raw[11]
         mech = bytes(raw[12:32]).rstrip(b"\0").decode("ascii", "replace") if len(raw) >= 32 else "?"
-        role = ""
-        if len(raw) >= 33 and mech in ("PLAIN",):
-            role = ", as server" if raw[32] else ", as client"
+        # The as-server octet: libzmq 4.3 sends 0 even from a PLAIN server, so only a
+        # 1 tells anything.
+        role = ", as server" if len(raw) >= 33 and mech == "PLAIN" and raw[32] else ""
         self.say("greeting", f"ok, the peer speaks ZMTP {major}.{minor}, mechanism {mech}{role}")
 
     def _hint(self, raw: bytes | bytearray, ours: str) -> None:
@@ -273,7 +377,11 @@ class Probe:
                 "a CURVE server hangs up like this when --curve-serverkey is not its public key",
             )
         elif mech == "PLAIN":
-            self.say("zap", "the server may have refused the user name or password")
+            self.say(
+                "zap",
+                "the server may have refused the user name or password (a libzmq PLAIN "
+                "server with no ZAP handler refuses everyone)",
+            )
         else:
             self.say(
                 "hint",
@@ -281,10 +389,13 @@ class Probe:
                 "talk to its type: try another --type (sub for a PUB, pull for a PUSH, ...)",
             )
 
-    def _handshake(self, ev: HandshakeComplete, mech: str) -> None:
+    def _handshake(self, ev: HandshakeComplete, mech: str, ws: bool = False) -> None:
         rid = common.hexdump_safe(ev.peer_routing_id) if ev.peer_routing_id else "none"
-        v = ".".join(map(str, ev.peer_version))
-        self.say("handshake", f"ok, the peer is a {ev.peer_socket_type} socket (ZMTP {v})")
+        v = "ZWS 2.0" if ws else "ZMTP " + ".".join(map(str, ev.peer_version))
+        if ev.peer_socket_type:
+            self.say("handshake", f"ok, the peer is a {ev.peer_socket_type} socket ({v})")
+        else:  # ZWS2.0 with no mechanism: no READY, so no socket type
+            self.say("handshake", f"ok ({v} without a mechanism: the peer names no socket type)")
         self.say("routing id", rid)
         for k, val in ev.peer_metadata.items():
             self.say("metadata", f"{k} = {common.hexdump_safe(bytes(val))}")
@@ -307,6 +418,24 @@ _MATCHING = {
     "REP": "dealer",
     "DEALER": "dealer",
     "ROUTER": "dealer",
+}
+
+
+# Why probe does not speak some transports (it is refused with exit status 2).
+_UNSUPPORTED = {
+    "wss": "needs TLS, which probe does not do (purezmq monitor with a WSS socket does)",
+    "inproc": "works inside one process only",
+    "udp": "carries RADIO/DISH and DGRAM datagrams, with no handshake to probe",
+    "pgm": "(multicast) is not supported by purezmq",
+    "epgm": "(multicast) is not supported by purezmq",
+    "tipc": "is not supported by purezmq",
+    "vmci": "is not supported by purezmq",
+}
+
+_WS_CLOSED_HINT = {
+    "CURVE": "a CURVE server hangs up like this when --curve-serverkey is not its public key",
+    "PLAIN": "the server may have refused the user name or password",
+    "NULL": "a peer hangs up like this when its socket type cannot talk to ours: try --type",
 }
 
 

@@ -9,11 +9,17 @@ every message (PUB, bound unless ``>``). The statistics (messages and bytes
 in and out of each side, libzmq's STATISTICS command) are printed to stderr
 every ``--interval`` seconds; Ctrl-C or ``--duration`` ends the proxy with
 TERMINATE, and a last line of statistics.
+
+Exit status: 1 when an endpoint cannot be bound or connected; 4 when the
+handshake on a side it connected (``>ENDPOINT``) fails (a peer that fails its
+handshake on a bound side is told on stderr, and the proxy goes on); 3 with
+``--timeout SECONDS`` when no message has gone through for that long.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import struct
 import sys
 import threading
@@ -37,6 +43,8 @@ examples:
   purezmq proxy tcp://*:5559 tcp://*:5560                   ROUTER/DEALER broker
   purezmq proxy --pattern forwarder tcp://*:6000 tcp://*:6001 --capture tcp://*:6002
   purezmq proxy '>tcp://upstream:5555' tcp://*:5555 --pattern streamer --duration 60
+  purezmq proxy tcp://127.0.0.1:* tcp://127.0.0.1:* --timeout 30   OS-chosen ports, told
+                                                                   on stderr; exit 3 if idle
 """
 
 
@@ -59,22 +67,26 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--interval", type=float, default=1.0, metavar="SECONDS")
     p.add_argument("--quiet", action="store_true", help="no live statistics")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up (exit 3) when no message has gone through for SECONDS",
+    )
     p.set_defaults(run=run_proxy)
 
 
-def _attach(sock: Any, spec: str, what: str) -> str:
+def _attach(sock: Any, spec: str, what: str, watch: common.HandshakeWatch | None) -> str:
+    """Bind (or, for ``>ENDPOINT``, connect) one side; where it went, in words."""
     connect = spec.startswith(">")
     ep = spec[1:] if spec[:1] in (">", "@") else spec
-    try:
-        if connect:
-            sock.connect(ep)
-        else:
-            sock.bind(ep)
-    except purezmq.ZMQError as e:
-        raise fail(f"{what}: cannot {'connect to' if connect else 'bind'} {ep}: {e}") from None
-    return ("connected to " if connect else "bound to ") + (
-        ep if connect else sock.last_endpoint.decode()
-    )
+    if connect:
+        common.connect(sock, ep, f"{what}: ")
+        return f"connected to {ep}"
+    real = common.bind(sock, ep, io.StringIO(), f"{what}: ")  # told below, with the type
+    if watch is not None:
+        watch.bound.add(real)
+    return f"bound to {real}"
 
 
 def _stats_line(values: list[int]) -> str:
@@ -111,14 +123,19 @@ def run_proxy(args: argparse.Namespace) -> int:
         ctl_out.rcvtimeo = 2000
         ctl_out.connect(ctl_addr)
         socks += [ctl_in, ctl_out]
-        where_f = _attach(front, args.frontend, "frontend")
-        where_b = _attach(back, args.backend, "backend")
+        watches = [
+            common.HandshakeWatch(ctx, front, "frontend: "),
+            common.HandshakeWatch(ctx, back, "backend: "),
+        ]
+        socks[:0] = [w.mon for w in watches]
+        where_f = _attach(front, args.frontend, "frontend", watches[0])
+        where_b = _attach(back, args.backend, "backend", watches[1])
         print(f"proxy: frontend {ftype.upper()} {where_f}", file=sys.stderr)
         print(f"proxy: backend {btype.upper()} {where_b}", file=sys.stderr)
         if capture is not None:
-            print(
-                f"proxy: capture PUB {_attach(capture, args.capture, 'capture')}", file=sys.stderr
-            )
+            where_c = _attach(capture, args.capture, "capture", None)
+            print(f"proxy: capture PUB {where_c}", file=sys.stderr)
+        sys.stderr.flush()
         outcome: list[BaseException] = []
 
         def serve() -> None:
@@ -129,33 +146,53 @@ def run_proxy(args: argparse.Namespace) -> int:
 
         t = threading.Thread(target=serve, daemon=True, name="purezmq-cli-proxy")
         t.start()
-        start = time.monotonic()
+        start = idle_since = next_stats = time.monotonic()
         last: list[int] = [0] * 8
+        error: common.CliError | None = None
         try:
             while t.is_alive():
-                wait = args.interval
+                now = time.monotonic()
+                wait = min(0.1, max(0.0, next_stats - now))
                 if args.duration is not None:
-                    left = args.duration - (time.monotonic() - start)
+                    left = args.duration - (now - start)
                     if left <= 0:
                         break
                     wait = min(wait, left)
                 t.join(wait)
                 if not t.is_alive():
                     break
-                last = _statistics(ctl_out) or last
-                if not args.quiet:
-                    sys.stderr.write("\r" + _stats_line(last))
-                    sys.stderr.flush()
+                for w in watches:  # a side we connected whose handshake failed ends it
+                    w.check()
+                now = time.monotonic()
+                if args.timeout is not None or now >= next_stats:
+                    stats = _statistics(ctl_out) or last
+                    if stats[0] + stats[4] != last[0] + last[4]:
+                        idle_since = now
+                    last = stats
+                if args.timeout is not None and now - idle_since >= args.timeout:
+                    raise common.fail(
+                        f"timed out: no message went through for {args.timeout:g} s",
+                        common.EXIT_TIMEOUT,
+                    )
+                if now >= next_stats:
+                    next_stats = now + args.interval
+                    if not args.quiet:
+                        sys.stderr.write("\r" + _stats_line(last))
+                        sys.stderr.flush()
         except KeyboardInterrupt:
             pass
+        except common.CliError as e:
+            error = e
         if t.is_alive():
             last = _statistics(ctl_out) or last
             ctl_out.send(b"TERMINATE")
             t.join(5)
-        if outcome:
-            raise fail(f"proxy stopped: {outcome[0]}")
         if not args.quiet:
             sys.stderr.write("\r" + _stats_line(last) + "\n")
+        if error is not None:
+            raise error
+        if outcome:
+            raise fail(f"proxy stopped: {outcome[0]}")
         return common.EXIT_OK
     finally:
         for s in socks:

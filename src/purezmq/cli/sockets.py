@@ -36,6 +36,15 @@ Input: one message per line from stdin (or ``-m TEXT``, repeatable; or
 line into frames, and joins received frames on output (a tab by default).
 Where a routing id, group or address comes first, a text line with no -d is
 split at its first tab.
+
+Endpoints and failures: a ``-b`` endpoint whose port the OS chooses
+(``tcp://127.0.0.1:*``, ``:0``) is told on stderr as ``bound to
+tcp://127.0.0.1:PORT``. An endpoint that cannot be bound or connected exits 1;
+``--timeout`` with nothing arriving (or no peer to send to) exits 3; a
+failed or refused handshake on a connection the socket made exits 4, while
+one on a connection it accepted (a client that ``--allow`` or
+``--curve-allow`` refused, a peer with other keys) is told on stderr and the
+socket goes on serving the others.
 """
 
 from __future__ import annotations
@@ -85,19 +94,23 @@ _ROUTED = {"server", "peer"}  # ROUTING_ID<TAB>BODY
 EXAMPLES = """\
 examples:
   purezmq pull -b tcp://*:5555 -n 3              print three messages, then exit
+  purezmq pull -b tcp://127.0.0.1:* -n 1000 --stats    port told on stderr; progress bar
   printf 'a\\nb\\nc\\n' | purezmq push -c tcp://127.0.0.1:5555
   purezmq sub -c tcp://127.0.0.1:5556 --subscribe weather --format json
   echo hello | purezmq req -c tcp://127.0.0.1:5557
   purezmq rep -b tcp://*:5557 --reply ok -n 1
   echo 'peer-id|hi' | purezmq router -b tcp://*:5558 --delimiter '|' -n 1
   purezmq req -c tcp://host:5557 --curve-serverkey server.key -m ping
+  purezmq rep -b tcp://*:5557 --curve-server --curve-keyfile server.key_secret \\
+      --curve-allow clients/                   only the clients whose .key files are there
+  purezmq rep -b tcp://*:5557 --plain-server --allow admin:secret
   purezmq server -b tcp://*:5559 --echo                     answer CLIENTs
   echo hi | purezmq client -c tcp://127.0.0.1:5559 -n 1
-  printf '1234\thi\n' | purezmq server -b tcp://*:5559    send to routing id 1234
+  printf '1234\\thi\\n' | purezmq server -b tcp://*:5559    send to routing id 1234
   echo hi | purezmq peer -c tcp://127.0.0.1:5560 --to c1 -n 1
   echo news | purezmq radio -c udp://127.0.0.1:5561 --group weather
   purezmq dish -b udp://*:5561 --join weather -n 1
-  printf '127.0.0.1:5562\thi\n' | purezmq dgram -b udp://*:0
+  printf '127.0.0.1:5562\\thi\\n' | purezmq dgram -b udp://*:0
 """
 
 
@@ -190,11 +203,11 @@ class Runner:
             s.router_mandatory = True  # say so when a routing id is unknown
         self._check_draft_options()
         self.sec.apply(self.ctx, s)
-        self.watch = common.HandshakeWatch(self.ctx, s)
+        self.watch = common.HandshakeWatch(self.ctx, s, out=self.stderr)
         if self.name == "peer":
             self._attach_peer()
         else:
-            common.attach(s, a)
+            self.watch.bound.update(common.attach(s, a, self.stderr))
         for group in a.join or []:
             s.join(group)
         if a.to is not None:
@@ -222,11 +235,9 @@ class Runner:
         a = self.args
         if not a.bind and not a.connect:
             raise fail("give at least one -b/--bind or -c/--connect ENDPOINT", common.EXIT_USAGE)
+        assert self.watch is not None
         for ep in a.bind:
-            try:
-                self.sock.bind(ep)
-            except purezmq.ZMQError as e:
-                raise fail(f"cannot bind {ep}: {e}") from None
+            self.watch.bound.add(common.bind(self.sock, ep, self.stderr))
         for ep in a.connect:
             try:
                 rid = self.sock.connect_peer(ep)
@@ -248,11 +259,12 @@ class Runner:
             raise fail(f"routing id {t!r} is not a number from 1 to 4294967295")
         return int(t)
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close everything; after a failure without lingering (nothing is on its way)."""
         if self.watch is not None:
             self.watch.close()
         if self.sock is not None:
-            self.sock.close()
+            self.sock.close(linger=0 if failed else None)
         self.sec.stop()
         self.ctx.term()
 
@@ -366,9 +378,12 @@ class Runner:
             else:
                 self._both(n)
             self._flush()
-        finally:
+        except BaseException:
             self.stats.show(final=True)
-            self.close()
+            self.close(failed=True)
+            raise
+        self.stats.show(final=True)
+        self.close()
         return common.EXIT_OK
 
     def _messages(self) -> Any:
@@ -467,9 +482,28 @@ class Runner:
             stop.set()
 
     def _flush(self) -> None:
-        """Before closing: make sure a peer got what we sent (LINGER does the rest)."""
-        if self.stats.sent and self.watch is not None:
+        """Before closing: what we sent needs a peer that completed its handshake (LINGER
+        does the rest). A connect to a CURVE server without its key queues the messages
+        at once and then fails every handshake: wait (up to --linger) to see which, so
+        that is exit 4, not a silent 0. inproc and udp have no handshake to wait for."""
+        if not self.stats.sent or self.watch is None:
+            return
+        endpoints = [*self.args.bind, *self.args.connect]
+        if any(ep.startswith(("inproc://", "udp://")) for ep in endpoints):
             self.watch.check()
+            return
+        deadline = time.monotonic() + max(self.args.linger, 0.0)
+        while True:
+            self.watch.check()
+            if self.watch.succeeded:
+                return
+            if time.monotonic() >= deadline:
+                raise fail(
+                    f"no peer completed a handshake within --linger {self.args.linger:g} s: "
+                    "what was sent may not have been delivered",
+                    common.EXIT_TIMEOUT,
+                )
+            self.watch.mon.poll(50)
 
 
 def run_socket(args: argparse.Namespace) -> int:

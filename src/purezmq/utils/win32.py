@@ -11,6 +11,14 @@ run, so the ``KeyboardInterrupt`` follows as soon as the poll returns.
 
 Everywhere else Ctrl-C already interrupts a blocking call (SIGINT), so the
 class is a no-op there: programs can use it unconditionally.
+
+How far this is tested: purezmq's CI has no Windows, so the Windows path has
+never run on Windows. tests/test_win32.py runs it on Linux with only what
+Linux lacks stubbed (``ctypes.WinDLL`` giving a Python SetConsoleCtrlHandler,
+``WINFUNCTYPE`` as ``CFUNCTYPE``, ``WinError``/``get_last_error``): the
+handler is a real ctypes callback, registered on entry, removed on exit, and
+called through ctypes as Windows would call it; a registration failure
+raises the OSError. A test using the real kernel32 runs only on Windows.
 """
 
 from __future__ import annotations
