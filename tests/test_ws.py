@@ -933,6 +933,8 @@ class _BadServer:
                         if not chunk:
                             break
                         buf += chunk
+                    if b"Sec-WebSocket-Key: " not in buf:
+                        continue  # the client went away mid-request (a reconnect cut short)
                     key = buf.split(b"Sec-WebSocket-Key: ")[1].split(b"\r\n")[0].decode()
                     conn.sendall(self.reply(key))
                     while conn.recv(4096):
