@@ -392,9 +392,8 @@ COPY_THRESHOLD = 65536
 IPC_PATH_MAX_LEN = 103 if (_sys.platform == "darwin" or "bsd" in _sys.platform) else 107
 
 #: Whether the draft API (draft socket types and options) is enabled. True:
-#: purezmq ships CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER and DGRAM on by
-#: default (pyzmq's wheels do not); PEER and CHANNEL still raise
-#: NotImplementedError when created.
+#: purezmq ships CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, PEER, CHANNEL and
+#: DGRAM on by default (pyzmq's wheels do not).
 DRAFT_API = True
 PYZMQ_DRAFT_API = DRAFT_API
 
