@@ -220,10 +220,7 @@ class Probe:
                 if not upgraded and conn.protocol:
                     self._upgraded(conn.protocol)
                 self.say("handshake" if conn.protocol else "upgrade", f"FAILED: {e}")
-                peer = str(e).rsplit(" ", 1)[-1] if "cannot connect to" in str(e) else ""
-                if peer in _MATCHING:
-                    self.say("hint", f"the peer is a {peer} socket: try --type {_MATCHING[peer]}")
-                raise fail(str(e), common.EXIT_HANDSHAKE) from None
+                raise self._failed(e) from None
             if not upgraded and conn.protocol:
                 upgraded = True
                 self._upgraded(conn.protocol)
@@ -232,11 +229,7 @@ class Probe:
                 s.sendall(out)
             for ev in conn.events:
                 if isinstance(ev, ErrorReceived):
-                    reason = ev.reason.decode(errors="replace")
-                    self.say("handshake", f"REFUSED by the peer: {reason!r}")
-                    if mech_name != "NULL":
-                        self.say("zap", "the server's authentication refused us" + _zap(reason))
-                    raise fail(f"handshake refused: {reason}", common.EXIT_HANDSHAKE)
+                    raise self._refused(ev, mech_name)
                 if isinstance(ev, HandshakeComplete):
                     self._handshake(ev, mech_name, ws=True)
                     conn.send_ping(context=b"purezmq-probe")
@@ -304,10 +297,7 @@ class Probe:
                 step = "handshake" if greeted or len(raw) >= 64 else "greeting"
                 self.say(step, f"FAILED: {e}")
                 self._hint(raw, mech_name)
-                peer = str(e).rsplit(" ", 1)[-1] if "cannot connect to" in str(e) else ""
-                if peer in _MATCHING:
-                    self.say("hint", f"the peer is a {peer} socket: try --type {_MATCHING[peer]}")
-                raise fail(str(e), common.EXIT_HANDSHAKE) from None
+                raise self._failed(e) from None
             if not greeted and conn.peer_greeting is not None:
                 greeted = True
                 self._greeting(raw)
@@ -316,11 +306,7 @@ class Probe:
                 s.sendall(out)
             for ev in conn.events:
                 if isinstance(ev, ErrorReceived):
-                    reason = ev.reason.decode(errors="replace")
-                    self.say("handshake", f"REFUSED by the peer: {reason!r}")
-                    if mech_name != "NULL":
-                        self.say("zap", "the server's authentication refused us" + _zap(reason))
-                    raise fail(f"handshake refused: {reason}", common.EXIT_HANDSHAKE)
+                    raise self._refused(ev, mech_name)
                 if isinstance(ev, HandshakeComplete):
                     self._handshake(ev, mech_name)
                     if ev.peer_version >= (3, 1):
@@ -347,6 +333,21 @@ class Probe:
         # 1 tells anything.
         role = ", as server" if len(raw) >= 33 and mech == "PLAIN" and raw[32] else ""
         self.say("greeting", f"ok, the peer speaks ZMTP {major}.{minor}, mechanism {mech}{role}")
+
+    def _failed(self, e: Exception) -> Exception:
+        """The handshake failed (tcp/ipc and ws alike): a hint when the peer's type is known."""
+        peer = str(e).rsplit(" ", 1)[-1] if "cannot connect to" in str(e) else ""
+        if peer in _MATCHING:
+            self.say("hint", f"the peer is a {peer} socket: try --type {_MATCHING[peer]}")
+        return fail(str(e), common.EXIT_HANDSHAKE)
+
+    def _refused(self, ev: ErrorReceived, mech_name: str) -> Exception:
+        """The peer sent ERROR (tcp/ipc and ws alike): report it, with ZAP's reading."""
+        reason = ev.reason.decode(errors="replace")
+        self.say("handshake", f"REFUSED by the peer: {reason!r}")
+        if mech_name != "NULL":
+            self.say("zap", "the server's authentication refused us" + _zap(reason))
+        return fail(f"handshake refused: {reason}", common.EXIT_HANDSHAKE)
 
     def _hint(self, raw: bytes | bytearray, ours: str) -> None:
         if len(raw) >= 32:
