@@ -43,6 +43,10 @@ class PipePeer(Protocol):
     def disconnect(self) -> None:
         """Drop the connection (a refused or handed-over peer)."""
 
+    def relieve(self) -> bool:
+        """``outq`` is full: drain it in this thread if the loop that should
+        cannot run (engines; see StreamEngine.relieve). True if room was made."""
+
     # Reading in the socket's own thread (tcp/ipc engines of a sync Context;
     # others answer -1 / do nothing). See transport/engine.py.
 
@@ -130,7 +134,9 @@ class Pipe:
         if hwm and len(self.outq) >= hwm:
             self.out_active = False
             if len(self.outq) >= hwm:
-                return False
+                peer = self.peer
+                if peer is None or not peer.relieve() or len(self.outq) >= hwm:
+                    return False
             self.out_active = True
         return True
 

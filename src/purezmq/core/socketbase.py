@@ -32,10 +32,12 @@ import contextlib
 import os
 import select
 import socket
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from time import monotonic as _monotonic
 from typing import Any, Protocol
 
 from purezmq import constants as C
@@ -54,8 +56,18 @@ _POLLIN = getattr(select, "POLLIN", 1)
 _NO_GUARD = contextlib.nullcontext()
 # A blocking recv reads the connections itself when the socket has at most this many pipes.
 DIRECT_MAX = 8
-# ``take_input`` reads the connections at most this often (s).
+# ``take_input`` looks at the connections when the socket has not published
+# for TAKE_INPUT_GAP (s), and during a stream of publishes at most every
+# TAKE_INPUT_STREAM_GAP. The second is several GIL switch intervals (5 ms by
+# default): a thread holding the GIL that releases it briefly more often than
+# that (the poll below, once per ms) keeps CPython's GIL waiters from ever
+# asking for it, and the I/O thread would starve (no drain, no accept, no
+# heartbeat) for as long as the stream lasts.
 TAKE_INPUT_GAP = 0.001
+# How often (at most) send/recv check the I/O thread for GIL starvation (s);
+# see runtime/iothread.py.
+STARVED_CHECK = max(0.01, 2 * sys.getswitchinterval())
+TAKE_INPUT_STREAM_GAP = max(0.02, 4 * sys.getswitchinterval())
 
 
 class Watcher(Protocol):
@@ -176,6 +188,43 @@ class SocketBase:
     # Is the first frame of a message the destination (ROUTER, STREAM: ``check_route``)?
     route_first = False
 
+    # The attributes every socket has live in slots: fast to reach, and the
+    # subclasses' own few stay in a small (key-sharing) instance dict.
+    __slots__ = (
+        "ctx",
+        "options",
+        "mailbox",
+        "signal",
+        "nwaiters",
+        "watchers",
+        "blind",
+        "watch_blocked",
+        "closed",
+        "ctx_terminated",
+        "pipes",
+        "_last_pipe",
+        "sparts",
+        "rparts",
+        "endpoints",
+        "last_endpoint",
+        "monitor",
+        "reaped",
+        "on_reaped",
+        "live",
+        "pingpong",
+        "replying",
+        "last_kick",
+        "answering",
+        "_dpoll",
+        "_input_taken",
+        "_input_asked",
+        "io_relieve",
+        "_relieve_at",
+        "_direct_pipes",
+        "__dict__",
+        "__weakref__",
+    )
+
     def __init__(self, options: SocketOptions, ctx: Any = None) -> None:
         self.ctx = ctx
         self.options = options
@@ -217,6 +266,11 @@ class SocketBase:
         # The poll object of the last direct wait, with the connection fds it watches.
         self._dpoll: tuple[list[int], Any] | None = None
         self._input_taken = 0.0  # when take_input last looked
+        self._input_asked = 0.0  # when take_input was last called
+        # The I/O thread's starvation check (set by the front-end at the first
+        # bind/connect on it); see relieve_io.
+        self.io_relieve: Callable[[], None] | None = None
+        self._relieve_at = 0.0
         # Pipes whose connections a direct reader was given (``_direct_peers``):
         # the only ones the I/O loop may have left to this thread, so the only
         # ones ``add_watcher`` must reclaim (at most DIRECT_MAX at a time).
@@ -362,6 +416,7 @@ class SocketBase:
                 msg = self.xrecv()
                 if msg is not None:
                     return msg
+            self.relieve_io()
             raise make_error(_EAGAIN)
         # Only a recv that waits for an answer to our own send reads the
         # connections itself: a pure receiver (PULL, SUB) streams faster with
@@ -370,6 +425,24 @@ class SocketBase:
         self.pingpong = True
         self.replying = False
         return msg
+
+    def relieve_io(self, now: float | None = None) -> None:
+        """Give the I/O thread the GIL if it is starved (see runtime/iothread.py);
+        looks at most every STARVED_CHECK.
+
+        Called where a starved I/O thread shows, off the per-message path: a
+        connection's queue going non-empty (engine.kick), a PUB about to
+        publish (take_input), a recv that finds nothing. A queue the loop does
+        not drain fills to SNDHWM, where the engine writes it itself
+        (StreamEngine.relieve) or the sender waits (and so lets the loop run).
+        """
+        if now is None:
+            now = _monotonic()
+        if now >= self._relieve_at:
+            self._relieve_at = now + STARVED_CHECK
+            fn = self.io_relieve
+            if fn is not None:
+                fn()
 
     def try_recv(self) -> Msg | None:
         """A whole message, or None when none waits (non-blocking, no exception)."""
@@ -415,16 +488,21 @@ class SocketBase:
         return peers
 
     def take_input(self) -> None:
-        """Read what the connections have for us now, in this thread (at most once
-        per TAKE_INPUT_GAP; only sockets that may read directly, see _direct_peers).
+        """Read what the connections have for us now, in this thread (after
+        TAKE_INPUT_GAP without a call, or TAKE_INPUT_STREAM_GAP since the last
+        look; only sockets that may read directly, see _direct_peers).
 
         A PUB about to publish applies the subscriptions already on the wire:
         libzmq's I/O threads, running beside the application, would have by then,
         while ours may be waiting for the GIL the application thread holds (a
         SUB that subscribes and a PUB that publishes microseconds later).
         """
-        now = time.monotonic()
-        if now - self._input_taken < TAKE_INPUT_GAP:
+        now = _monotonic()
+        asked = self._input_asked
+        self._input_asked = now
+        if now >= self._relieve_at:
+            self.relieve_io(now)
+        if now - asked < TAKE_INPUT_GAP and now - self._input_taken < TAKE_INPUT_STREAM_GAP:
             return
         self._input_taken = now
         peers = self._direct_peers()

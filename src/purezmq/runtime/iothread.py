@@ -21,6 +21,18 @@ sends a goodbye or calls ``term()`` -- run before the sockets are closed,
 as they do with pyzmq (which flushes even later, while modules are torn
 down). A KeyboardInterrupt during the wait abandons it: the loops are told
 to stop, the process exits, whatever was still queued is lost.
+
+GIL starvation. CPython hands the GIL to a waiting thread only after the
+holder has kept it for a whole switch interval (5 ms) without releasing it.
+An application thread that computes and releases the GIL briefly every
+0.1-5 ms (a short syscall: a write, a poll(0)) restarts that wait each time
+and wins the GIL back before the waiter wakes: the I/O thread never runs,
+for as long as the pattern lasts (no accept, no drain, no heartbeat).
+libzmq's I/O threads have no such master. So the socket calls the
+application makes (``SocketBase.send``, a recv that finds nothing) look at
+most every ``STARVED_CHECK`` (core/socketbase.py) whether the loop has made progress
+(``IOThread.relieve``); if it has not and has work waiting, the caller
+sleeps a moment, which gives the I/O thread the GIL.
 """
 
 from __future__ import annotations
@@ -29,14 +41,39 @@ import asyncio
 import atexit
 import concurrent.futures
 import os
+import select
+import selectors
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+# How long a starved loop is given the GIL (s). The check comes at most every
+# core.socketbase.STARVED_CHECK.
+HANDOVER = 0.0005
+
+
+def _watched(base: type[selectors.BaseSelector]) -> type[selectors.BaseSelector]:
+    """A selector class that counts its rounds and says when it is waiting."""
+
+    class WatchedSelector(base):  # type: ignore[valid-type, misc]
+        rounds = 0
+        waiting = False
+
+        def select(self, timeout: float | None = None) -> list[Any]:
+            self.waiting = True
+            try:
+                return super().select(timeout)
+            finally:
+                self.waiting = False
+                self.rounds += 1
+
+    return WatchedSelector
 
 
 class Reactor:
@@ -51,6 +88,9 @@ class Reactor:
 
     def in_loop_thread(self) -> bool:
         raise NotImplementedError
+
+    def relieve(self) -> None:
+        """Application thread: give the loop the GIL if it is starved (IOThread)."""
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop soon; callable from any thread."""
@@ -196,6 +236,7 @@ class IOThread(Reactor):
     """A daemon thread running a private asyncio loop."""
 
     thread: threading.Thread | _OSThread
+    selector: Any  # a _watched() selector: ``rounds``, ``waiting``
 
     def __init__(self, name: str = "purezmq-io") -> None:
         super().__init__()
@@ -204,7 +245,8 @@ class IOThread(Reactor):
         if _gevent_patched_threading():
             self._start_unpatched(name)
             return
-        self.loop = asyncio.new_event_loop()
+        self.selector = _watched(selectors.DefaultSelector)()
+        self.loop = asyncio.SelectorEventLoop(self.selector)
         self._ready = threading.Event()
         self._set_ready = self._ready.set
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -225,7 +267,9 @@ class IOThread(Reactor):
         """Under gevent's monkey-patching: a real thread and a real selector (see _OSThread)."""
         from gevent import monkey
 
-        selector = monkey.get_original("selectors", "DefaultSelector")()
+        selector = self.selector = _watched(monkey.get_original("selectors", "DefaultSelector"))()
+        self._sleep = monkey.get_original("time", "sleep")
+        self._select = monkey.get_original("select", "select")
         self.loop = asyncio.SelectorEventLoop(selector)
         ready = monkey.get_original("_thread", "allocate_lock")()
         ready.acquire()
@@ -236,6 +280,40 @@ class IOThread(Reactor):
 
     def in_loop_thread(self) -> bool:
         return threading.current_thread() is self.thread
+
+    _seen_rounds = -1
+    # The unpatched ones under gevent (see _start_unpatched): a real pause of the thread.
+    _sleep = staticmethod(time.sleep)
+    _select = staticmethod(select.select)
+
+    def relieve(self) -> None:
+        """Application thread, now and then: hand a starved loop the GIL.
+
+        Starved: no select round since the last look, and either it is running
+        a callback (it may be waiting for the GIL inside it) or its selector
+        has events it has not picked up.
+        """
+        sel = self.selector
+        rounds = sel.rounds
+        if rounds != self._seen_rounds:
+            self._seen_rounds = rounds
+            return
+        if sel.waiting and not self._events_pending():
+            return  # idle in select: nothing to do
+        if self.in_loop_thread() or not self.thread.is_alive():
+            return
+        self._sleep(HANDOVER)
+
+    def _events_pending(self) -> bool:
+        """Has the loop's selector events ready (its fd readable)? False if unknown."""
+        try:
+            fd = self.selector.fileno()
+        except (AttributeError, OSError, ValueError):
+            return False  # select()/poll() selectors have no fd to ask
+        try:
+            return bool(self._select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
 
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stop the loop and join the thread (pending callbacks are dropped)."""

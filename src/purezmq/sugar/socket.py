@@ -501,7 +501,7 @@ class Socket(Generic[SocketReturnType]):
             )
         except EndpointError as e:
             raise ZMQError(e.errno, str(e)) from None
-        reactor = self.context._reactor()
+        reactor = self._io_reactor()
         listener = Listener(reactor, core, os_sock, resolved, ws)
         core.endpoints.setdefault(resolved, []).append(listener)
         if addr != resolved:
@@ -554,7 +554,7 @@ class Socket(Generic[SocketReturnType]):
             return _EndpointContext(self, "connect", addr)
         if ep.transport == "udp":
             return self._udp(ep, addr, bind=False)
-        reactor = self.context._reactor()
+        reactor = self._io_reactor()
         connecter = Connecter(reactor, core, ep, addr, rid, ws)
         core.endpoints.setdefault(addr, []).append(connecter)
         core.last_endpoint = addr
@@ -582,10 +582,17 @@ class Socket(Generic[SocketReturnType]):
             self._connect(addr)
             return int(core.last_attached_rid)  # type: ignore[attr-defined]
 
+    def _io_reactor(self) -> Any:
+        """The Context's I/O thread, for a bind/connect; the core socket's send/recv
+        then check it for GIL starvation (``SocketBase.relieve_io``)."""
+        reactor = self.context._reactor()
+        self._core.io_relieve = reactor.relieve
+        return reactor
+
     def _udp(self: _S, ep: Any, addr: str, bind: bool) -> _EndpointContext[_S]:
         """bind/connect on udp:// (transport/udp.py): one engine, its pipe attached now."""
         core = self._core
-        reactor = self.context._reactor()
+        reactor = self._io_reactor()
         try:
             engine, resolved = udp.open_engine(reactor, core, ep, addr, bind)
         except EndpointError as e:

@@ -76,6 +76,10 @@ READ_SIZE = 256 * 1024
 READ_BULK = 4096
 # Sends closer together than this are left to the loop thread to batch (s).
 DIRECT_GAP = 100e-6
+# A drain posted this long ago and not run means the loop is starved of the
+# GIL (see ``relieve``): twice CPython's switch interval, after which a waiter
+# normally gets it (s).
+STARVED = 2 * sys.getswitchinterval()
 DRAIN_MSGS = 2048
 # The loop takes reading back from an application thread that has not waited
 # on the connection for this long (s); see "Reading in the application thread".
@@ -188,6 +192,7 @@ class StreamEngine:
         self.read_size = READ_SMALL
         self.write_blocked = False
         self.kick_pending = False
+        self.kick_at = 0.0  # when the pending drain was posted
         self.outbuf: list[Any] | None = None  # buffers the kernel has not taken yet
         self.wlock = threading.Lock()
         self.rlock = threading.Lock()  # held by whoever reads (loop or app thread)
@@ -715,6 +720,8 @@ class StreamEngine:
         sock = self.sock
         sgap = now - sock.last_kick
         sock.last_kick = now
+        if now >= sock._relieve_at:
+            sock.relieve_io(now)
         if (
             (sock.pingpong or (gap > DIRECT_GAP and (sgap > DIRECT_GAP or sock.answering)))
             and self.handshaken
@@ -731,7 +738,36 @@ class StreamEngine:
             return
         if not self.kick_pending:
             self.kick_pending = True
+            self.kick_at = now
             self.reactor.post(self._drain)
+
+    def relieve(self) -> bool:
+        """The pipe is at SNDHWM (the socket's thread): write now if the loop is starved.
+
+        A drain posted STARVED ago and not run means the loop thread cannot get
+        the GIL: the application holds it and releases it only briefly (a
+        syscall every millisecond or so keeps CPython's GIL waiters from asking
+        for it). A PUB would then drop everything at SNDHWM while the kernel
+        buffer sits empty; libzmq's I/O thread never starves. So the caller
+        writes a batch itself. True if the queue has room now.
+        """
+        if (
+            not self.kick_pending
+            or _monotonic() - self.kick_at < STARVED
+            or not self.handshaken
+            or self.write_blocked
+            or self.closed
+            or not self.wlock.acquire(False)
+        ):
+            return False
+        try:
+            more = self._drain_locked()
+        finally:
+            self.wlock.release()
+        if more or self.write_blocked or self.failed:
+            self.reactor.call(self._after_write)
+        self.kick_at = _monotonic()
+        return True
 
     def _drain(self) -> None:
         """Loop thread: write queued messages, then arrange for the rest."""

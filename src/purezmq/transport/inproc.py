@@ -45,6 +45,9 @@ class InprocPeer:
             self.target.push([[self.farewell]])
         self.target.sock.post_terminated(self.target)
 
+    def relieve(self) -> bool:
+        return False  # no loop drains an inproc pipe: the reader takes from it
+
     def disconnect(self) -> None:
         """The pattern refused this pipe (PAIR busy...): no DISCONNECT_MSG for that."""
         self.target.sock.post_terminated(self.target)

@@ -229,6 +229,9 @@ class UdpEngine:
     def read_progress(self) -> None:
         self.reactor.call(self._resume)
 
+    def relieve(self) -> bool:
+        return False  # datagrams: the loop's own sends; a full queue drops, as libzmq's udp engine does
+
     def disconnect(self) -> None:
         self.reactor.call(self.close, 0)
 
