@@ -537,6 +537,9 @@ _INITIAL["last_endpoint"] = b""
 _INITIAL["as_server"] = 0
 
 
+_STORED = (*dict.fromkeys([*_INITIAL, "socket_type", "metadata"]),)
+
+
 class SocketOptions:
     """Option values of one socket.
 
@@ -547,7 +550,13 @@ class SocketOptions:
     ones (SUBSCRIBE...) are left for the socket to apply.
     """
 
-    # -- per-option attributes (kept in the instance __dict__) --
+    # Every stored option is a slot: hot paths read them per message (a
+    # SUB's invert_matching, ...), and a ~80-key instance dict is too big to
+    # share keys, so each read was a full dict lookup. ``__dict__`` stays for
+    # anything else a caller hangs on the object.
+    __slots__ = (*_STORED, "__dict__")
+
+    # -- per-option attributes --
     socket_type: int
     as_server: int
     last_endpoint: bytes
@@ -633,12 +642,12 @@ class SocketOptions:
     xsub_verbose_unsubscribe: int
 
     def __init__(self, socket_type: int, defaults: Mapping[int, object] | None = None) -> None:
-        d = self.__dict__
-        d.update(_INITIAL)
-        d["socket_type"] = int(socket_type)
-        d["metadata"] = {}
+        for name, value in _INITIAL.items():
+            setattr(self, name, value)
+        self.socket_type = int(socket_type)
+        self.metadata = {}
         if socket_type in _LINGER_ZERO_TYPES:
-            d["linger"] = 0
+            self.linger = 0
         if defaults:
             for opt, value in defaults.items():
                 spec = OPTIONS.get(int(opt))
@@ -751,7 +760,7 @@ class SocketOptions:
         if setter is not None:
             setter(self, value)
         else:
-            self.__dict__[spec.attr] = value
+            setattr(self, spec.attr, value)
 
     def get(self, opt: int) -> object:
         """getsockopt: the current value (int or bytes)."""
@@ -765,7 +774,8 @@ class SocketOptions:
 
     def snapshot(self) -> dict[str, object]:
         """All stored values by attribute name (for debugging and copies)."""
-        out = dict(self.__dict__)
+        out = {name: getattr(self, name) for name in _STORED if hasattr(self, name)}
+        out.update(self.__dict__)
         out["metadata"] = dict(self.metadata)
         return out
 

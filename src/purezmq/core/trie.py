@@ -19,12 +19,16 @@ from typing import Any
 class Subscriptions:
     """Counted prefix subscriptions of many subscribers (pipes, or None for self)."""
 
-    __slots__ = ("_subs", "_lengths", "counted")
+    __slots__ = ("_subs", "_lengths", "counted", "_few")
+
+    # Up to this many prefixes, ``matches`` is one ``bytes.startswith(tuple)`` in C.
+    FEW = 16
 
     def __init__(self, counted: bool = True) -> None:
         self.counted = counted
         self._subs: dict[bytes, dict[Hashable, int]] = {}
         self._lengths: dict[int, int] = {}  # prefix length -> number of prefixes
+        self._few: tuple[bytes, ...] | None = ()  # every prefix, while there are FEW
 
     def add(self, prefix: bytes, who: Hashable = None) -> bool:
         """Count a subscription; True when ``prefix`` was not subscribed by anyone."""
@@ -33,6 +37,7 @@ class Subscriptions:
             self._subs[prefix] = {who: 1}
             n = len(prefix)
             self._lengths[n] = self._lengths.get(n, 0) + 1
+            self._changed()
             return True
         entry[who] = entry.get(who, 0) + 1 if self.counted else 1
         return False
@@ -58,6 +63,11 @@ class Subscriptions:
             self._lengths[n] = left
         else:
             del self._lengths[n]
+        self._changed()
+
+    def _changed(self) -> None:
+        subs = self._subs
+        self._few = tuple(subs) if len(subs) <= self.FEW else None
 
     def remove_all(self, who: Hashable) -> list[bytes]:
         """Forget every subscription of ``who``; return prefixes nobody wants now."""
@@ -77,18 +87,33 @@ class Subscriptions:
         size = len(topic)
         for n in self._lengths:
             if n <= size:
-                entry = subs.get(bytes(topic[:n]))
+                key = topic[:n]
+                if type(key) is not bytes:  # bytes() of bytes costs more than the lookup
+                    key = bytes(key)
+                entry = subs.get(key)
                 if entry:
                     found.update(entry)
         return found
 
     def matches(self, topic: Any) -> bool:
         """Does any subscription match ``topic``? (SUB-side filtering)"""
+        lengths = self._lengths
+        if 0 in lengths:  # b"": everything matches
+            return True
+        few = self._few
+        if few is not None:
+            if type(topic) is not bytes:
+                topic = bytes(topic[: max(lengths, default=0)])
+            return topic.startswith(few)
         subs = self._subs
         size = len(topic)
-        for n in self._lengths:
-            if n <= size and bytes(topic[:n]) in subs:
-                return True
+        for n in lengths:
+            if n <= size:
+                key = topic[:n]
+                if type(key) is not bytes:
+                    key = bytes(key)
+                if key in subs:
+                    return True
         return False
 
     def prefixes(self) -> list[bytes]:

@@ -95,13 +95,17 @@ class XSub(SocketBase):
         return len(self.subs)
 
     def xrecv(self) -> Msg | None:
+        recv = self.fq.recv
         while True:
-            msg = self.fq.recv()
-            if msg is None:
-                return None
-            if self.filters and not self._match(msg[0]):
-                continue
-            return msg
+            msg = recv()
+            if msg is None or not self.filters:
+                return msg
+            # _match, inline: this runs for every message a SUB receives.
+            if self.subs.matches(msg[0]):
+                if not self.options.invert_matching:
+                    return msg
+            elif self.options.invert_matching:
+                return msg
 
     def _match(self, topic: Any) -> bool:
         """SUB's own filter; INVERT_MATCHING turns it around (libzmq xsub_t::match)."""
