@@ -89,6 +89,9 @@ class Reactor:
     def in_loop_thread(self) -> bool:
         raise NotImplementedError
 
+    # Posted callbacks run so far: progress within a long select round (relieve).
+    ticks = 0
+
     def relieve(self) -> None:
         """Application thread: give the loop the GIL if it is starved (IOThread)."""
 
@@ -125,6 +128,7 @@ class Reactor:
         q = self._posted
         while q:
             q.popleft()()
+            self.ticks += 1
 
     def call_sync(self, fn: Callable[..., T], *args: Any, timeout: float | None = None) -> T:
         """Run ``fn(*args)`` on the loop and return its result (or raise its error)."""
@@ -289,12 +293,12 @@ class IOThread(Reactor):
     def relieve(self) -> None:
         """Application thread, now and then: hand a starved loop the GIL.
 
-        Starved: no select round since the last look, and either it is running
-        a callback (it may be waiting for the GIL inside it) or its selector
-        has events it has not picked up.
+        Starved: no select round and no posted callback run since the last
+        look, and either it is running a callback (it may be waiting for the
+        GIL inside it) or its selector has events it has not picked up.
         """
         sel = self.selector
-        rounds = sel.rounds
+        rounds = sel.rounds + self.ticks  # a busy loop (a PUB's drains) is not starved
         if rounds != self._seen_rounds:
             self._seen_rounds = rounds
             return
