@@ -150,46 +150,43 @@ STARVING_PUB = r"""
 import asyncio, os, sys, time
 import purezmq as zmq, purezmq.asyncio as zaio
 
-def sync_main(addr):
-    ctx = zmq.Context()
+def publisher(ctx):
     pub = ctx.socket(zmq.PUB)
     pub.linger = 0
-    pub.bind(addr)
+    pub.bind(sys.argv[1])
     print(pub.last_endpoint.decode(), flush=True)
+    return pub
+
+def rounds():
+    # The pattern that starved the I/O thread: a short syscall every 64 rounds.
     fd = os.open(os.devnull, os.O_WRONLY)
     end = time.monotonic() + 6
     i = 0
     while time.monotonic() < end:
-        pub.send_string("noise %d" % i)
-        pub.send_string("match %d" % i)
+        yield i
         if i % 64 == 0:
             os.write(fd, b"x")
         i += 1
-    pub.close()
-    ctx.term()
 
-async def async_main(addr):
+async def async_main():
     ctx = zaio.Context()
-    pub = ctx.socket(zmq.PUB)
-    pub.linger = 0
-    pub.bind(addr)
-    print(pub.last_endpoint.decode(), flush=True)
-    fd = os.open(os.devnull, os.O_WRONLY)
-    end = time.monotonic() + 6
-    i = 0
-    while time.monotonic() < end:
+    pub = publisher(ctx)
+    for i in rounds():
         await pub.send_string("noise %d" % i)
         await pub.send_string("match %d" % i)
-        if i % 64 == 0:
-            os.write(fd, b"x")
-        i += 1
     pub.close()
     ctx.term()
 
 if sys.argv[2] == "sync":
-    sync_main(sys.argv[1])
+    ctx = zmq.Context()
+    pub = publisher(ctx)
+    for i in rounds():
+        pub.send_string("noise %d" % i)
+        pub.send_string("match %d" % i)
+    pub.close()
+    ctx.term()
 else:
-    asyncio.run(async_main(sys.argv[1]))
+    asyncio.run(async_main())
 """
 
 

@@ -145,8 +145,12 @@ def test_green_scatter_gather(gctx: Any) -> None:
 # -- tornado --------------------------------------------------------------------------------
 
 
-def _run(main: Any) -> None:
-    asyncio.run(asyncio.wait_for(main(), 20))
+def _run(main: Any, ctx: Any) -> None:
+    """Run ``main()`` on a fresh asyncio loop (tornado's IOLoop), then destroy ``ctx``."""
+    try:
+        asyncio.run(asyncio.wait_for(main(), 20))
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_zmqstream_server_replies_by_routing_id() -> None:
@@ -171,7 +175,6 @@ def test_zmqstream_server_replies_by_routing_id() -> None:
         stream.on_recv(echo, copy=False)
         import purezmq.asyncio as zaio
 
-        actx = zaio.Context.shadow(ctx)
         aclients = [zaio.Socket.shadow(c) for c in clients]
         for i in range(N):
             for k, c in enumerate(aclients):
@@ -182,12 +185,8 @@ def test_zmqstream_server_replies_by_routing_id() -> None:
         stream.close()
         for c in clients:
             c.close()
-        del actx
 
-    try:
-        _run(main)
-    finally:
-        ctx.destroy(linger=0)
+    _run(main, ctx)
 
 
 def test_zmqstream_dish_gets_groups() -> None:
@@ -219,10 +218,7 @@ def test_zmqstream_dish_gets_groups() -> None:
         stream.close()
         radio.close()
 
-    try:
-        _run(main)
-    finally:
-        ctx.destroy(linger=0)
+    _run(main, ctx)
 
 
 def test_tornado_futures_client_server_and_scatter_gather() -> None:
@@ -249,7 +245,4 @@ def test_tornado_futures_client_server_and_scatter_gather() -> None:
         for s in (server, client, gather, scatter):
             s.close()
 
-    try:
-        _run(main)
-    finally:
-        ctx.destroy(linger=0)
+    _run(main, ctx)

@@ -978,6 +978,20 @@ def _check(msg: Any, size: int) -> None:
         raise RuntimeError(f"received {len(msg)} bytes, expected {size}")
 
 
+def _socket(ctx: Any, zmq: Any, kind: int, p: dict[str, Any], send: bool = False) -> Any:
+    """A socket with the run's receive (and, with ``send``, send) timeout."""
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    if send:
+        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    return sock
+
+
+def _ready(zmq: Any, sock: Any) -> None:
+    """Tell the driver the measured socket is bound, and where."""
+    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+
+
 def role_probe(zmq: Any, p: dict[str, Any]) -> None:
     """Report the implementation's version and whether its asyncio imports."""
     if p["impl"] == "zmq":
@@ -995,8 +1009,7 @@ def role_probe(zmq: Any, p: dict[str, Any]) -> None:
 def role_thr_server(zmq: Any, p: dict[str, Any]) -> None:
     """PULL: bind, receive ``count`` messages, time all but the first."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.PULL)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.PULL, p)
     ready: dict[str, Any] = {}
     if p.get("curve"):
         public, secret = zmq.curve_keypair()
@@ -1041,8 +1054,7 @@ def role_thr_client(zmq: Any, p: dict[str, Any]) -> None:
 def role_thr_inproc(zmq: Any, p: dict[str, Any]) -> None:
     """PULL in this thread, PUSH in another, over inproc in one Context."""
     ctx = zmq.Context()
-    pull = ctx.socket(zmq.PULL)
-    pull.setsockopt(zmq.RCVTIMEO, _ms(p))
+    pull = _socket(ctx, zmq, zmq.PULL, p)
     pull.bind(p["bind"])
     size, count = p["size"], p["count"]
     errors: list[BaseException] = []
@@ -1086,11 +1098,9 @@ _WARMUP = 20
 def role_lat_server(zmq: Any, p: dict[str, Any]) -> None:
     """REP: bind and echo warm-up plus ``count`` requests."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.REP)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.REP, p, send=True)
     sock.bind(p["bind"])
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     for _ in range(_WARMUP + p["count"]):
         sock.send(sock.recv())
     _emit("RESULT", {})
@@ -1102,9 +1112,7 @@ def role_lat_server(zmq: Any, p: dict[str, Any]) -> None:
 def role_lat_client(zmq: Any, p: dict[str, Any]) -> None:
     """REQ: connect, warm up, then time ``count`` round trips."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.REQ)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.REQ, p, send=True)
     sock.connect(p["endpoint"])
     msg, count = b"x" * p["size"], p["count"]
     for _ in range(_WARMUP):
@@ -1127,10 +1135,9 @@ def role_athr_server(zmq: Any, p: dict[str, Any]) -> None:
 
     async def main() -> None:
         ctx = aio.Context()
-        sock = ctx.socket(zmq.PULL)
-        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+        sock = _socket(ctx, zmq, zmq.PULL, p)
         sock.bind(p["bind"])
-        _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+        _ready(zmq, sock)
         size, count = p["size"], p["count"]
         _check(await sock.recv(), size)
         t0 = time.perf_counter()
@@ -1172,11 +1179,9 @@ def role_alat_server(zmq: Any, p: dict[str, Any]) -> None:
 
     async def main() -> None:
         ctx = aio.Context()
-        sock = ctx.socket(zmq.REP)
-        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+        sock = _socket(ctx, zmq, zmq.REP, p, send=True)
         sock.bind(p["bind"])
-        _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+        _ready(zmq, sock)
         for _ in range(_WARMUP + p["count"]):
             await sock.send(await sock.recv())
         _emit("RESULT", {})
@@ -1193,9 +1198,7 @@ def role_alat_client(zmq: Any, p: dict[str, Any]) -> None:
 
     async def main() -> None:
         ctx = aio.Context()
-        sock = ctx.socket(zmq.REQ)
-        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+        sock = _socket(ctx, zmq, zmq.REQ, p, send=True)
         sock.connect(p["endpoint"])
         msg, count = b"x" * p["size"], p["count"]
         for _ in range(_WARMUP):
@@ -1263,11 +1266,9 @@ def _rounds(p: dict[str, Any]) -> int:
 def role_rtr_server(zmq: Any, p: dict[str, Any]) -> None:
     """ROUTER (measured): echo every request back to the DEALER that sent it."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.ROUTER)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.ROUTER, p, send=True)
     _bind_many(zmq, sock, p)
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     n = int(p["peers"])
     recv, send = sock.recv_multipart, sock.send_multipart
     for _ in range(n):  # the warm-up round
@@ -1289,8 +1290,7 @@ def role_rtr_peers(zmq: Any, p: dict[str, Any]) -> None:
     ctx = _peers_context(zmq, n)
     dealers = []
     for _ in range(n):
-        d = ctx.socket(zmq.DEALER)
-        d.setsockopt(zmq.RCVTIMEO, _ms(p))
+        d = _socket(ctx, zmq, zmq.DEALER, p)
         d.setsockopt(zmq.LINGER, 0)
         d.connect(p["endpoint"])
         dealers.append(d)
@@ -1334,7 +1334,7 @@ def role_lb_push(zmq: Any, p: dict[str, Any]) -> None:
     sock.setsockopt(zmq.SNDTIMEO, _ms(p))
     mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
     _bind_many(zmq, sock, p)
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     _await_handshakes(zmq, sock, mon, int(p["peers"]), p)
     msg = b"x" * int(p["size"])
     send = sock.send
@@ -1390,11 +1390,10 @@ def role_lb_peers(zmq: Any, p: dict[str, Any]) -> None:
 def role_fq_pull(zmq: Any, p: dict[str, Any]) -> None:
     """PULL (measured): once every PUSH is connected, fair-queue their streams."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.PULL)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.PULL, p)
     mon = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
     _bind_many(zmq, sock, p)
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     _await_handshakes(zmq, sock, mon, int(p["peers"]), p)
     _emit("SYNCED", {})
     size, count = int(p["size"]), int(p["count"])
@@ -1441,7 +1440,7 @@ def role_fan_pub(zmq: Any, p: dict[str, Any]) -> None:
     sock = ctx.socket(zmq.PUB)
     sock.setsockopt(zmq.SNDHWM, 0)  # every message to every subscriber: nothing dropped
     sock.bind(p["bind"])
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     _Stdin.start()
     deadline = time.monotonic() + float(p["timeout"])
     while not _Stdin.go.wait(0.005):
@@ -1489,12 +1488,10 @@ def role_adr_router(zmq: Any, p: dict[str, Any]) -> None:
 
     async def main() -> None:
         ctx = aio.Context()
-        sock = ctx.socket(zmq.ROUTER)
+        sock = _socket(ctx, zmq, zmq.ROUTER, p, send=True)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
         sock.bind(p["bind"])
-        _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+        _ready(zmq, sock)
         for _ in range(1 + int(p["count"])):
             await sock.send_multipart(await sock.recv_multipart())
         _emit("RESULT", {})
@@ -1511,9 +1508,7 @@ def role_adr_dealer(zmq: Any, p: dict[str, Any]) -> None:
 
     async def main() -> None:
         ctx = aio.Context()
-        sock = ctx.socket(zmq.DEALER)
-        sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-        sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+        sock = _socket(ctx, zmq, zmq.DEALER, p, send=True)
         sock.connect(p["endpoint"])
         size, count = int(p["size"]), int(p["count"])
         msg = b"x" * size
@@ -1555,15 +1550,13 @@ def role_mem_router(zmq: Any, p: dict[str, Any]) -> None:
     import gc
 
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.ROUTER)
-    sock.setsockopt(zmq.RCVTIMEO, _ms(p))
-    sock.setsockopt(zmq.SNDTIMEO, _ms(p))
+    sock = _socket(ctx, zmq, zmq.ROUTER, p, send=True)
     _bind_many(zmq, sock, p)  # the I/O thread runs from here on
     n = int(p["peers"])
     gc.collect()
     time.sleep(0.1)
     rss0 = _rss()
-    _emit("READY", {"endpoint": sock.getsockopt(zmq.LAST_ENDPOINT).decode()})
+    _ready(zmq, sock)
     t0 = time.perf_counter()
     for _ in range(n):
         sock.send_multipart(sock.recv_multipart())
@@ -1582,8 +1575,7 @@ def role_mem_peers(zmq: Any, p: dict[str, Any]) -> None:
     ctx = _peers_context(zmq, n)
     dealers = []
     for _ in range(n):
-        d = ctx.socket(zmq.DEALER)
-        d.setsockopt(zmq.RCVTIMEO, _ms(p))
+        d = _socket(ctx, zmq, zmq.DEALER, p)
         d.setsockopt(zmq.LINGER, 0)
         d.connect(p["endpoint"])
         dealers.append(d)

@@ -723,18 +723,8 @@ class StreamEngine:
         if now >= sock._relieve_at:
             sock.relieve_io(now)
         if (
-            (sock.pingpong or (gap > DIRECT_GAP and (sgap > DIRECT_GAP or sock.answering)))
-            and self.handshaken
-            and not self.write_blocked
-            and not self.closed
-            and self.wlock.acquire(False)
-        ):
-            try:
-                more = self._drain_locked()
-            finally:
-                self.wlock.release()
-            if more or self.write_blocked or self.failed:
-                self.reactor.call(self._after_write)
+            sock.pingpong or (gap > DIRECT_GAP and (sgap > DIRECT_GAP or sock.answering))
+        ) and self._drain_here():
             return
         if not self.kick_pending:
             self.kick_pending = True
@@ -751,10 +741,17 @@ class StreamEngine:
         buffer sits empty; libzmq's I/O thread never starves. So the caller
         writes a batch itself. True if the queue has room now.
         """
+        if not self.kick_pending or _monotonic() - self.kick_at < STARVED or not self._drain_here():
+            return False
+        self.kick_at = _monotonic()
+        return True
+
+    def _drain_here(self) -> bool:
+        """Write queued messages in the calling thread, if the connection is ready
+        and no other thread is writing it; the loop finishes what is left.
+        False if it did not write."""
         if (
-            not self.kick_pending
-            or _monotonic() - self.kick_at < STARVED
-            or not self.handshaken
+            not self.handshaken
             or self.write_blocked
             or self.closed
             or not self.wlock.acquire(False)
@@ -766,7 +763,6 @@ class StreamEngine:
             self.wlock.release()
         if more or self.write_blocked or self.failed:
             self.reactor.call(self._after_write)
-        self.kick_at = _monotonic()
         return True
 
     def _drain(self) -> None:
