@@ -202,10 +202,22 @@ class Distributor:
         self.pipes.pop(pipe, None)
 
     def send_to(self, pipes: Iterable[Pipe], msg: Msg) -> None:
-        """Write to each pipe with room; drop for full ones (PUB semantics)."""
+        """Write to each pipe with room; drop for full ones (PUB semantics).
+
+        The fan-out hot path, once per subscriber: ``Pipe.writable`` and
+        ``Pipe.write`` inline as in ``LoadBalancer.send``.
+        """
         for pipe in pipes:
-            if pipe.writable():
-                pipe.write(msg)
+            q = pipe.outq
+            hwm = pipe.out_hwm
+            if not pipe.dead and (not hwm or len(q) < hwm or pipe.writable()):
+                if pipe.conflate:
+                    q.clear()
+                q.append(msg)
+                if len(q) == 1:
+                    peer = pipe.peer
+                    if peer is not None:
+                        peer.kick()
 
     def send_to_all(self, msg: Msg) -> None:
         self.send_to(self.pipes, msg)

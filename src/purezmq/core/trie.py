@@ -12,14 +12,14 @@ view of its peers) a pipe is in a prefix's set or not, as libzmq's mtrie.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from typing import Any
 
 
 class Subscriptions:
     """Counted prefix subscriptions of many subscribers (pipes, or None for self)."""
 
-    __slots__ = ("_subs", "_lengths", "counted", "_few")
+    __slots__ = ("_subs", "_lengths", "counted", "_few", "_only")
 
     # Up to this many prefixes, ``matches`` is one ``bytes.startswith(tuple)`` in C.
     FEW = 16
@@ -29,9 +29,11 @@ class Subscriptions:
         self._subs: dict[bytes, dict[Hashable, int]] = {}
         self._lengths: dict[int, int] = {}  # prefix length -> number of prefixes
         self._few: tuple[bytes, ...] | None = ()  # every prefix, while there are FEW
+        self._only: tuple[Hashable, ...] | None = None  # match's answer for one prefix
 
     def add(self, prefix: bytes, who: Hashable = None) -> bool:
         """Count a subscription; True when ``prefix`` was not subscribed by anyone."""
+        self._only = None
         entry = self._subs.get(prefix)
         if entry is None:
             self._subs[prefix] = {who: 1}
@@ -44,6 +46,7 @@ class Subscriptions:
 
     def remove(self, prefix: bytes, who: Hashable = None) -> bool:
         """Un-count one subscription; True when nobody subscribes ``prefix`` any more."""
+        self._only = None
         entry = self._subs.get(prefix)
         if entry is None or who not in entry:
             return False
@@ -71,6 +74,7 @@ class Subscriptions:
 
     def remove_all(self, who: Hashable) -> list[bytes]:
         """Forget every subscription of ``who``; return prefixes nobody wants now."""
+        self._only = None
         gone = []
         for prefix in [p for p, e in self._subs.items() if who in e]:
             entry = self._subs[prefix]
@@ -80,8 +84,25 @@ class Subscriptions:
                 gone.append(prefix)
         return gone
 
-    def match(self, topic: Any) -> set[Hashable]:
-        """Everyone with a subscription that is a prefix of ``topic``."""
+    def match(self, topic: Any) -> Collection[Hashable]:
+        """Everyone with a subscription that is a prefix of ``topic`` (never
+        changed afterwards: the caller may change the subscriptions meanwhile).
+
+        One prefix only (every subscriber on b"", or all on one topic) is the
+        usual publisher: its subscribers are one tuple, kept until the
+        subscriptions change, rather than a set merged per message.
+        """
+        few = self._few
+        if few is not None and len(few) <= 1:
+            if not few:
+                return ()
+            prefix = few[0]
+            if prefix and topic[: len(prefix)] != prefix:
+                return ()
+            only = self._only
+            if only is None:
+                only = self._only = tuple(self._subs[prefix])
+            return only
         found: set[Hashable] = set()
         subs = self._subs
         size = len(topic)

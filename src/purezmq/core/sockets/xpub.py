@@ -12,6 +12,7 @@ message, or with XPUB_NODROP the send waits (EAGAIN when non-blocking).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Collection
 from typing import Any
 
 from purezmq import constants as C
@@ -118,15 +119,16 @@ class XPub(SocketBase):
         if self.manual_pipe is pipe:
             self.manual_pipe = None
 
-    def _targets(self, topic: Any) -> set[Any]:
-        matched = self.subs.match(topic)
-        if self.options.invert_matching:
-            return {p for p in self.dist.pipes if p not in matched}
-        return matched
+    def _inverted(self, matched: Collection[Any]) -> list[Pipe]:
+        """INVERT_MATCHING: the pipes that did not match."""
+        skip = set(matched)
+        return [p for p in self.dist.pipes if p not in skip]
 
     def xsend(self, msg: Msg) -> bool:
         self.take_input()  # subscriptions already sent apply to this message
-        targets = self._targets(msg[0])
+        targets: Collection[Any] = self.subs.match(msg[0])
+        if self.options.invert_matching:
+            targets = self._inverted(targets)
         if self.options.xpub_nodrop and not self.dist.all_writable(targets):
             return False
         self.dist.send_to(targets, msg)
