@@ -137,7 +137,7 @@ class Connecter:
     def _connect_to(self, address: Any) -> None:
         opts = self.sock.options
         try:
-            s = E.connect_socket(
+            s, in_progress = E.start_connect(
                 self.ep,
                 ipv6=bool(opts.ipv6),
                 sndbuf=opts.sndbuf,
@@ -151,8 +151,13 @@ class Connecter:
                 address=address,
             )
         except OSError as e:
+            fd = getattr(e, "fd", -1)
+            if fd >= 0:  # as libzmq: the socket it tried with is closed, then a retry
+                self.sock.event(C.EVENT_CLOSED, fd, self.endpoint)
             self._retry(e.errno or 0)
             return
+        if in_progress:
+            self.sock.event(C.EVENT_CONNECT_DELAYED, errno.EINPROGRESS, self.endpoint)
         session.tune_socket(s, opts)
         self.pending = s
         self.loop.add_writer(s.fileno(), self._on_connected)
@@ -164,6 +169,7 @@ class Connecter:
     def _connect_timed_out(self) -> None:
         self.connect_timer = None
         if self.pending is not None:
+            self.sock.event(C.EVENT_CLOSED, self.pending.fileno(), self.endpoint)
             self._drop_pending()
             self._retry(errno.ETIMEDOUT)
 
@@ -188,6 +194,7 @@ class Connecter:
             self.connect_timer = None
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
+            self.sock.event(C.EVENT_CLOSED, s.fileno(), self.endpoint)
             self._drop_pending()
             self._retry(err)
             return
@@ -278,8 +285,6 @@ class Connecter:
         ):
             self._finish()
             return
-        if not self.ever_connected and err:
-            self.sock.event(C.EVENT_CONNECT_DELAYED, err, self.endpoint)
         base = max(self.ivl, 1)
         delay = base + random.randrange(max(opts.reconnect_ivl, 1))
         if opts.reconnect_ivl_max > opts.reconnect_ivl > 0:
@@ -326,9 +331,9 @@ class Connecter:
         stop_now = (
             (not handshaken and stop & C.RECONNECT_STOP_HANDSHAKE_FAILED)
             or (self.closing and stop & C.RECONNECT_STOP_AFTER_DISCONNECT)
-            # The peer sent ERROR (a ZAP refusal, mostly): RFC 37 says do not come back
-            # with the same credentials, and libzmq's session ends there.
-            or engine.refused
+            # A protocol error, or the peer sent ERROR (a ZAP refusal, mostly: RFC 37
+            # says do not come back with the same credentials): libzmq's session ends.
+            or engine.fatal
         )
         if pipe is not None:
             if not self.closing:

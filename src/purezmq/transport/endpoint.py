@@ -60,6 +60,7 @@ __all__ = [
     "needs_resolution",
     "resolve_connect_address",
     "connect_socket",
+    "start_connect",
     "connect_error",
     "configure_accepted",
     "set_keepalive",
@@ -104,9 +105,10 @@ class EndpointError(OSError):
 
     errno: int
 
-    def __init__(self, errno: int, message: str) -> None:
+    def __init__(self, errno: int, message: str, fd: int = -1) -> None:
         super().__init__(errno, message)
         self.message = message
+        self.fd = fd  # a connect that failed at once: the socket it closed (EVENT_CLOSED)
 
     def __str__(self) -> str:
         return self.message
@@ -846,7 +848,12 @@ def resolve_connect_address(ep: Endpoint, *, ipv6: bool = False) -> tuple[int, A
     return int(fam), sockaddr
 
 
-def connect_socket(
+def connect_socket(ep: Endpoint, **kw: Any) -> socket.socket:
+    """:func:`start_connect` without the in-progress flag."""
+    return start_connect(ep, **kw)[0]
+
+
+def start_connect(
     ep: Endpoint,
     *,
     ipv6: bool = False,
@@ -860,10 +867,11 @@ def connect_socket(
     tcp_maxrt: int = 0,
     bindtodevice: bytes = b"",
     address: tuple[int, Any] | None = None,
-) -> socket.socket:
+) -> tuple[socket.socket, bool]:
     """Create a configured non-blocking socket and start connecting it to ``ep``.
 
-    Returns at once; wait for the socket to be writable, then check
+    Returns at once, with whether the connect is still in progress (libzmq's
+    EVENT_CONNECT_DELAYED); wait for the socket to be writable, then check
     :func:`connect_error`. Resolves the host unless ``address`` (from
     :func:`resolve_connect_address`) is given, so it can block on DNS.
     Immediate failures (ECONNREFUSED/ENOENT for ipc, EAGAIN when an ipc
@@ -899,8 +907,10 @@ def connect_socket(
             _bind_source(sock, ep, family)
         code = sock.connect_ex(sockaddr)
         if code and code not in _IN_PROGRESS:
-            raise _err(code, f"cannot connect to {text!r}: {os.strerror(code)}")
-        return sock
+            raise EndpointError(
+                code, f"cannot connect to {text!r}: {os.strerror(code)}", sock.fileno()
+            )
+        return sock, bool(code)
     except BaseException:
         sock.close()
         raise

@@ -201,7 +201,10 @@ class StreamEngine:
         self.failed: str | None = None  # a write error seen off the loop thread
         self._reader = self._on_readable
         self.handshaken = False
-        self.refused = False  # the peer sent ERROR: the connecter does not try again
+        # A protocol error, or ERROR from the peer: a retry would fail the same way, so
+        # the connecter stops, as libzmq's session ends (session_base.cpp engine_error).
+        self.fatal = False
+        self.broken = False  # ended by a failure, not closed by us: EVENT_DISCONNECTED
         # Reading in the application thread (see the section below).
         self.direct_ok = True  # cleared for good on EOF / errors
         self.app_waiting = False  # an app thread (or loop) waits on our fd and will read
@@ -240,6 +243,7 @@ class StreamEngine:
         if not self.handshaken:
             log.warning("purezmq: handshake with %s timed out", self.peer_address or self.endpoint)
             self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
+            self.broken = True
             self.close()
 
     def close(self) -> None:
@@ -263,7 +267,7 @@ class StreamEngine:
                 self.os_sock.close()
             except OSError:
                 pass
-        if self.handshaken:
+        if self.handshaken or self.broken:  # libzmq: after HANDSHAKE_FAILED_* too
             self._event(C.EVENT_DISCONNECTED, self.fd)
         self.host.engine_closed(self, self.handshaken)
 
@@ -361,7 +365,7 @@ class StreamEngine:
             try:
                 msgs = self.conn.receive_data(data)
             except ProtocolError as e:
-                self.conn.data_to_send()  # whatever it queued dies with the connection
+                self._last_words()
                 error: str | None = str(e)
             else:
                 error = None
@@ -570,7 +574,7 @@ class StreamEngine:
                     # The server's ZAP handler refused us: libzmq's client reports the
                     # status code (mechanism_base_t::handle_error_reason).
                     self._event(C.EVENT_HANDSHAKE_FAILED_AUTH, code)
-                self.refused = True  # RFC 37, and libzmq: fatal, no reconnect
+                self.fatal = self.broken = True  # RFC 37, and libzmq: no reconnect
                 self.close()
                 return
 
@@ -619,6 +623,7 @@ class StreamEngine:
             return
         log.warning("purezmq: ZAP failed for %s: %s", self.peer_address, reason)
         self._event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code)
+        self.broken = True
         self.close()
 
     def _zap_apply(self, answer: Any) -> None:
@@ -626,7 +631,7 @@ class StreamEngine:
             try:
                 answer()
             except ProtocolError as e:
-                self.conn.data_to_send()
+                self._last_words()
                 error: str | None = str(e)
             else:
                 error = None
@@ -634,6 +639,14 @@ class StreamEngine:
                     self._flush_locked()
         if error is not None:
             self._protocol_error(error)
+
+    def _last_words(self) -> None:
+        """A protocol error (write lock held): what the connection queued before it
+        still goes out -- its READY, mostly. libzmq sends its READY before it looks
+        at the peer's, so the peer sees why (incompatible socket types) and stops
+        rather than seeing a bare close and coming back."""
+        if self.conn.has_data_to_send:
+            self._flush_locked()
 
     def _handshake_done(self, info: HandshakeComplete) -> None:
         self.handshaken = True
@@ -919,6 +932,7 @@ class StreamEngine:
         if not self.handshaken and not self.closed:
             # As libzmq: a connection lost mid-handshake is a handshake failure.
             self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
+        self.broken = True
         self.close()
 
     def _protocol_error(self, why: str) -> None:
@@ -928,6 +942,7 @@ class StreamEngine:
         if not self.handshaken:
             code = self.conn.failure_code
             self._event(C.EVENT_HANDSHAKE_FAILED_PROTOCOL, code)
+        self.fatal = self.broken = True
         self.close()
 
 
