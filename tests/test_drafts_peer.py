@@ -42,13 +42,15 @@ def _wait_until(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
     return True
 
 
-def _monitor_until(sock: Any, event: int, timeout: int = 10000) -> bool:
-    """Did ``sock``'s monitor report ``event`` within ``timeout`` ms?"""
+def _monitor_until(sock: Any, event: int, act: Any, timeout: int = 10000) -> bool:
+    """Did ``sock``'s monitor report ``event`` within ``timeout`` ms of ``act()``?
+    (The monitor is attached first: the event may come at once.)"""
     from purezmq.utils.monitor import recv_monitor_message
 
     mon = sock.get_monitor_socket()
     mon.rcvtimeo = timeout
     try:
+        act()
         while True:
             if recv_monitor_message(mon)["event"] == event:
                 return True
@@ -158,14 +160,8 @@ def test_peer_routing_id_survives_reconnect(ctx: zmq.Context, tmp_path: Path) ->
     assert a.recv() == b"one"
     a.close(linger=0)
     a2 = mk(ctx, zmq.PEER)
-    up: list[bool] = []
-    t = threading.Thread(
-        target=lambda: up.append(_monitor_until(a2, zmq.EVENT_HANDSHAKE_SUCCEEDED))
-    )
-    t.start()
-    a2.bind(ep)
-    t.join(15)
-    assert up == [True]  # b's old connection is gone: what it sends now goes to a2
+    # b's old connection is gone: what it sends now goes to a2
+    assert _monitor_until(a2, zmq.EVENT_HANDSHAKE_SUCCEEDED, lambda: a2.bind(ep))
     b.send(b"two", routing_id=rid)
     assert a2.recv() == b"two"
 
@@ -243,16 +239,8 @@ def test_wrong_peer_type_refused(ctx: zmq.Context, ours: str, theirs: str) -> No
     """ZMTP's socket-type check: PEER talks to PEER only, CHANNEL to CHANNEL only."""
     a, b = mk(ctx, getattr(zmq, ours)), mk(ctx, getattr(zmq, theirs))
     a.bind("tcp://127.0.0.1:*")
-    res: list[bool] = []
-    t = threading.Thread(
-        target=lambda: res.append(_monitor_until(a, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL))
-    )
-    t.start()
-    try:
-        b.connect(a.last_endpoint.decode())
-    finally:
-        t.join(15)
-    assert res == [True]
+    ep = a.last_endpoint.decode()
+    assert _monitor_until(a, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, lambda: b.connect(ep))
 
 
 @pytest.mark.parametrize("kind", ["PEER", "CHANNEL"])

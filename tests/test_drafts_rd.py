@@ -167,6 +167,51 @@ def test_inproc_radio_dish(ctx: Any) -> None:
     assert (f.bytes, f.group) == (b"yes", "g")
 
 
+@pytest.mark.parametrize("nodrop", [0, 1])
+def test_radio_at_hwm(ctx: Any, nodrop: int) -> None:
+    """A DISH that does not read: by default the RADIO drops for it and never
+    blocks; with XPUB_NODROP (libzmq's radio_t honours it) the send is EAGAIN,
+    and what was queued arrives whole and in order."""
+    dish = ctx.socket(zmq.DISH)
+    dish.rcvhwm = 10
+    dish.bind("inproc://rd-hwm")
+    dish.join("g")
+    radio = ctx.socket(zmq.RADIO)
+    radio.sndhwm = 10
+    radio.setsockopt(zmq.XPUB_NODROP, nodrop)
+    radio.connect("inproc://rd-hwm")
+    sync(radio, dish)
+    sent = 0
+    for i in range(200):
+        try:
+            radio.send(b"%d" % i, group="g", flags=zmq.NOBLOCK)
+        except zmq.Again:
+            assert nodrop, "a lossy RADIO never says EAGAIN"
+            break
+        sent = i + 1
+        radio.send(b"x", group="not-joined", flags=zmq.NOBLOCK)  # nobody: never EAGAIN
+    if nodrop:
+        assert 0 < sent < 200
+        with pytest.raises(zmq.Again):
+            radio.send(b"more", group="g", flags=zmq.NOBLOCK)
+    else:
+        assert sent == 200
+    dish.rcvtimeo = 200
+    got = []
+    while True:
+        try:
+            got.append(dish.recv())
+        except zmq.Again:
+            break
+    assert got == [b"%d" % i for i in range(len(got))]  # a prefix: nothing reordered
+    assert len(got) == sent if nodrop else 0 < len(got) < 200
+
+
+def test_xpub_nodrop_is_a_radio_option_only_among_drafts(ctx: Any) -> None:
+    with pytest.raises(zmq.ZMQError):
+        ctx.socket(zmq.DISH).setsockopt(zmq.XPUB_NODROP, 1)
+
+
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_join_leave(ctx: Any, transport: str) -> None:
     radio, dish = link(ctx, transport)

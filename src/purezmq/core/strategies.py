@@ -201,7 +201,8 @@ class Distributor:
     def terminated(self, pipe: Pipe) -> None:
         self.pipes.pop(pipe, None)
 
-    def send_to(self, pipes: Iterable[Pipe], msg: Msg) -> None:
+    @staticmethod
+    def send_to(pipes: Iterable[Pipe], msg: Msg) -> None:
         """Write to each pipe with room; drop for full ones (PUB semantics).
 
         The fan-out hot path, once per subscriber: ``Pipe.writable`` and

@@ -8,8 +8,11 @@ turns the commands into them); we read them when the pipe is activated, as
 libzmq's radio_t does. udp pipes have no JOIN: they get every message, and
 the DISH at the other end filters.
 
-Never blocks: a full peer misses the message (libzmq's "mute" state). Sending
-with SNDMORE is EINVAL (single-part only).
+Never blocks: a full peer misses the message (libzmq's "mute" state) --
+unless XPUB_NODROP is set, which libzmq's radio_t honours too (radio.cpp,
+``_lossy``; zmq_setsockopt(3) lists it for XPUB only): then a send with any
+matching peer at SNDHWM waits, or is EAGAIN, and nobody gets it. Sending with
+SNDMORE is EINVAL (single-part only).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from purezmq import constants as C
 from purezmq.core.pipe import Msg, Pipe
+from purezmq.core.strategies import Distributor
 from purezmq.core.threadsafe import ThreadSafeSocket
 from purezmq.error import ZMQError
 
@@ -87,15 +91,15 @@ class Radio(ThreadSafeSocket):
     def xsend(self, msg: Msg) -> bool:
         if len(msg) != 2:
             raise ZMQError(C.EINVAL, "RADIO messages are single-part: [group, body] inside")
-        members = self.groups.get(bytes(msg[0]))
-        if members:
-            for pipe in members:
-                if pipe.writable():
-                    pipe.write(msg)
-        for pipe in self.udp_pipes:
-            if pipe.writable():
-                pipe.write(msg)
-        return True  # never blocks: full peers miss it
+        members = self.groups.get(bytes(msg[0])) or ()
+        udp = self.udp_pipes
+        if self.options.xpub_nodrop and not (
+            Distributor.all_writable(members) and Distributor.all_writable(udp)
+        ):
+            return False
+        Distributor.send_to(members, msg)  # full peers miss it
+        Distributor.send_to(udp, msg)
+        return True
 
     def xhas_out(self) -> bool:
         return True
