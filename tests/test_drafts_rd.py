@@ -377,6 +377,62 @@ def test_udp_multicast_loopback(ctx: Any) -> None:
     assert all(heard), "only one of two dishes on the group heard the radio"
 
 
+def _ipv6_multicast_interface() -> str | None:
+    """An interface with IPv6 and multicast (from /proc/net/if_inet6), if any."""
+    try:
+        names = {line.split()[-1] for line in Path("/proc/net/if_inet6").read_text().splitlines()}
+    except OSError:
+        return None
+    for name in sorted(names - {"lo"}):  # lo carries no multicast on Linux
+        try:
+            flags = int(Path(f"/sys/class/net/{name}/flags").read_text(), 16)
+        except (OSError, ValueError):
+            continue
+        if flags & 0x1000 and flags & 0x1:  # IFF_MULTICAST, IFF_UP
+            return name
+    return None
+
+
+@pytest.mark.parametrize("group", ["ff02::4242", "ff12::4243"])
+def test_udp_ipv6_multicast(ctx: Any, group: str) -> None:
+    """RADIO -> DISH over an IPv6 link-local multicast group (``udp://IFACE;[GROUP]:PORT``),
+    with a group the DISH did not join filtered out."""
+    iface = _ipv6_multicast_interface()
+    if iface is None:
+        pytest.skip("no IPv6 multicast interface here")
+    probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    probe.bind(("::", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    ep = f"udp://{iface};[{group}]:{port}"
+    dish = ctx.socket(zmq.DISH)
+    try:
+        dish.bind(ep)
+    except zmq.ZMQError as e:
+        pytest.skip(f"this kernel refuses an IPv6 multicast join on {iface}: {e}")
+    assert dish.last_endpoint.decode() == ep
+    dish.join("g")
+    radio = ctx.socket(zmq.RADIO)
+    radio.multicast_loop = 1
+    radio.connect(ep)
+    got: list[Any] = []
+    for i in range(200):
+        radio.send(b"no", group="h")
+        radio.send(b"%d" % i, group="g")
+        while True:
+            try:
+                got.append(dish.recv(zmq.NOBLOCK, copy=False))
+            except zmq.Again:
+                break
+        if len(got) >= N:
+            break
+        threading.Event().wait(0.005)
+    if not got:
+        pytest.skip(f"IPv6 multicast is not looped back on {iface} here")
+    assert {f.group for f in got} == {"g"}
+    assert len(got) >= N
+
+
 def test_dgram_pure(ctx: Any) -> None:
     a = ctx.socket(zmq.DGRAM)
     a.bind("udp://127.0.0.1:*")

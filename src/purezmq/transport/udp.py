@@ -101,7 +101,10 @@ def open_bind(ep: E.Endpoint, text: str) -> tuple[socket.socket, str]:
         s.setblocking(False)
         if mcast:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((ip, ep.port))
+        # IPv6 multicast binds the wildcard, as libzmq's udp_engine does for every
+        # family (the join names the group and interface): a link- or interface-
+        # local group address is not bindable without a scope.
+        s.bind(("::" if mcast and family == socket.AF_INET6 else ip, ep.port))
         if mcast:
             if family == socket.AF_INET:
                 local = _iface_ipv4(iface, text) if iface else "0.0.0.0"
