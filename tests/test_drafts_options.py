@@ -598,3 +598,72 @@ def test_socks_proxy_bad_value(ctx: zmq.Context) -> None:
     with pytest.raises(zmq.ZMQError) as e:
         req.connect("tcp://127.0.0.1:5555")
     assert e.value.errno == zmq.EINVAL and "SOCKS_PROXY" in str(e.value)
+
+
+_DRAFTS_OFF = r"""
+import errno, sys
+import purezmq
+purezmq.install_as_zmq()
+import zmq
+assert zmq is purezmq and zmq.DRAFT_API is False and zmq.PYZMQ_DRAFT_API is False
+assert not zmq.has("draft") and not zmq.has("ws") and not zmq.has("WSS") and zmq.has("ipc")
+assert zmq.SERVER == 12 and zmq.HELLO_MSG  # the constants stay, as pyzmq's
+ctx = zmq.Context()
+for kind in (zmq.SERVER, zmq.CLIENT, zmq.RADIO, zmq.DISH, zmq.SCATTER, zmq.GATHER,
+             zmq.DGRAM, zmq.PEER, zmq.CHANNEL):
+    try:
+        ctx.socket(kind)
+    except zmq.ZMQError as e:
+        assert e.errno == errno.EINVAL and "PUREZMQ_DRAFT=0" in str(e), e
+    else:
+        raise AssertionError(f"socket type {kind} created with drafts off")
+s = ctx.socket(zmq.DEALER)
+s.linger = 0
+for opt in (zmq.HELLO_MSG, zmq.DISCONNECT_MSG, zmq.HICCUP_MSG):
+    try:
+        s.setsockopt(opt, b"x")
+    except zmq.ZMQError as e:
+        assert e.errno == errno.EINVAL and "draft" in str(e), e
+    else:
+        raise AssertionError(f"draft option {opt} accepted with drafts off")
+try:
+    s.connect("ws://127.0.0.1:5555")
+except zmq.ZMQError as e:
+    assert e.errno == errno.EPROTONOSUPPORT, e
+else:
+    raise AssertionError("ws:// accepted with drafts off")
+for call in (lambda: s.join("g"), lambda: s.send(b"x", routing_id=1),
+             lambda: s.send(b"x", group="g")):
+    try:
+        call()
+    except RuntimeError as e:
+        assert "draft support" in str(e), e
+    else:
+        raise AssertionError("a draft call worked with drafts off")
+# The classic types work as ever.
+a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+a.bind("inproc://off"); b.connect("inproc://off")
+a.send(b"ok")
+assert b.recv() == b"ok"
+ctx.destroy(linger=0)
+print("OK")
+"""
+
+
+@pytest.mark.parametrize("value", ["0", "off"])
+def test_purezmq_draft_0_hides_the_drafts(value: str) -> None:
+    """PUREZMQ_DRAFT=0: purezmq looks like pyzmq's wheels (no draft API), for code
+    that probes zmq.DRAFT_API to pick a path."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PUREZMQ_DRAFT=value)
+    r = subprocess.run(
+        [sys.executable, "-c", _DRAFTS_OFF], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "OK", r.stderr
+
+
+def test_drafts_on_by_default() -> None:
+    assert zmq.DRAFT_API is True and zmq.has("draft")

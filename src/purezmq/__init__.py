@@ -89,7 +89,7 @@ __all__ = [
 ]
 
 COPY_THRESHOLD = 65536
-DRAFT_API = True  # see constants.DRAFT_API
+DRAFT_API = constants.DRAFT_API  # PUREZMQ_DRAFT=0 turns it off
 IPC_PATH_MAX_LEN = 107
 
 

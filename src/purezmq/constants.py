@@ -26,6 +26,7 @@ Module-level prefixes follow pyzmq: monitor events are ``EVENT_*``
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
 import sys as _sys
 from enum import Enum, IntEnum, IntFlag
 
@@ -393,9 +394,16 @@ IPC_PATH_MAX_LEN = 103 if (_sys.platform == "darwin" or "bsd" in _sys.platform) 
 
 #: Whether the draft API (draft socket types and options) is enabled. True:
 #: purezmq ships CLIENT/SERVER, RADIO/DISH, SCATTER/GATHER, PEER, CHANNEL and
-#: DGRAM on by default (pyzmq's wheels do not).
-DRAFT_API = True
+#: DGRAM on by default (pyzmq's wheels do not). ``PUREZMQ_DRAFT=0`` in the
+#: environment (read at import) turns them off, for code that probes DRAFT_API
+#: to pick a path: then, as with pyzmq's wheels, DRAFT_API and has("draft") are
+#: False, the draft socket types, options and the ws:// transport are refused
+#: (EINVAL / EPROTONOSUPPORT) and join/leave and send(routing_id=, group=)
+#: raise RuntimeError. The constants stay, as pyzmq's do.
+DRAFT_API = _os.environ.get("PUREZMQ_DRAFT", "1").strip().lower() not in ("0", "false", "no", "off")
 PYZMQ_DRAFT_API = DRAFT_API
+#: The draft socket types (SERVER .. CHANNEL), refused when DRAFT_API is off.
+DRAFT_SOCKET_TYPES = frozenset(range(SocketType.SERVER, SocketType.CHANNEL + 1))
 
 
 # --- module-level names (generated from the enums above; kept in sync by

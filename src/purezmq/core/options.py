@@ -35,7 +35,8 @@ Rules this module keeps:
   such mechanism/transport, so they raise EINVAL, like a libzmq built without
   them; so do IN_BATCH_SIZE/OUT_BATCH_SIZE, which purezmq's engines cannot
   honour (they size their own reads and writes), and PRIORITY/BUSY_POLL away
-  from Linux.  Draft options (``draft=True``) are accepted regardless of DRAFT_API.
+  from Linux.  Draft options (``draft=True``) are EINVAL when DRAFT_API is off
+  (PUREZMQ_DRAFT=0), as on a libzmq built without drafts.
 
 Hot paths read the values as plain attributes named after the option in
 lower case (``options.sndhwm``, ``options.linger``, ``options.routing_id``,
@@ -61,6 +62,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from purezmq.constants import (
+    DRAFT_API,
     ContextOption,
     SecurityMechanism,
     SocketOption,
@@ -725,6 +727,8 @@ class SocketOptions:
             raise _einval(f"unknown socket option {opt!r}") from None
         if spec.unsupported:
             raise _einval(f"{spec.name} is not supported ({spec.unsupported})")
+        if spec.draft and not DRAFT_API:
+            raise _einval(f"{spec.name} is a draft option, and drafts are off (PUREZMQ_DRAFT=0)")
         if spec.socket_types is not None and self.socket_type not in spec.socket_types:
             raise _einval(f"{spec.name} is not valid on a {_type_name(self.socket_type)} socket")
         return spec

@@ -301,6 +301,12 @@ class Context(Generic[_SocketType]):
         except (TypeError, ValueError):
             raise ZMQError(C.EINVAL, f"invalid socket type {socket_type!r}") from None
         klass = SOCKET_CLASSES.get(st)
+        if klass is not None and not C.DRAFT_API and st in C.DRAFT_SOCKET_TYPES:
+            raise ZMQError(
+                C.EINVAL,
+                f"{C.SocketType(st).name} is a draft socket type, and drafts are off "
+                "(PUREZMQ_DRAFT=0)",
+            )
         if klass is None:
             if st in C.SocketType._value2member_map_:
                 raise NotImplementedError(

@@ -180,6 +180,12 @@ class _EndpointContext(Generic[_S]):
             self.socket.disconnect(self.addr)
 
 
+def _need_drafts(what: str) -> None:
+    """pyzmq's error for a draft method when the draft API is off (PUREZMQ_DRAFT=0)."""
+    if not C.DRAFT_API:
+        raise RuntimeError(f"libzmq and pyzmq must be built with draft support for {what}")
+
+
 class Socket(Generic[SocketReturnType]):
     """A ZeroMQ socket, pyzmq-compatible: ``ctx.socket(zmq.PUSH)``."""
 
@@ -757,6 +763,10 @@ class Socket(Generic[SocketReturnType]):
         group: str | None,
     ) -> MessageTracker | None:
         """send() for the draft types (single-part, thread-safe) and draft arguments."""
+        if routing_id is not None:
+            _need_drafts("CLIENT-SERVER")
+        if group is not None:
+            _need_drafts("RADIO-DISH")
         flags = int(flags)
         msg, tracker = _single_message(
             self._core, data, flags, copy, track, routing_id, group, self.copy_threshold
@@ -766,6 +776,7 @@ class Socket(Generic[SocketReturnType]):
 
     def join(self, group: str | bytes) -> None:
         """Join a RADIO/DISH group (DISH only; at most 255 octets, utf-8 for str)."""
+        _need_drafts("RADIO-DISH")
         join = getattr(self._core, "join", None)
         if join is None:
             raise ZMQError(C.ENOTSUP, f"join() is for DISH sockets, not {self._core.type_name}")
@@ -773,6 +784,7 @@ class Socket(Generic[SocketReturnType]):
 
     def leave(self, group: str | bytes) -> None:
         """Leave a RADIO/DISH group joined before (DISH only)."""
+        _need_drafts("RADIO-DISH")
         leave = getattr(self._core, "leave", None)
         if leave is None:
             raise ZMQError(C.ENOTSUP, f"leave() is for DISH sockets, not {self._core.type_name}")

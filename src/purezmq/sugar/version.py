@@ -14,6 +14,8 @@ Three versions, each answering its own question:
 
 from __future__ import annotations
 
+from purezmq import constants as C
+
 # purezmq's own release; pyproject.toml's [project] version must match.
 __purezmq_version__ = "0.1.0"
 
@@ -73,8 +75,13 @@ _CAPABILITIES = {
 }
 
 
+_DRAFT_CAPABILITIES = frozenset({"draft", "WS", "WSS", "ws", "wss"})
+
+
 def has(capability: str) -> bool:
     """Is ``capability`` ("ipc", "curve", "pgm", "draft", ...) available?"""
+    if not C.DRAFT_API and capability in _DRAFT_CAPABILITIES:
+        return False
     if capability == "curve":
         from purezmq.zmtp.mechanisms.curve import HAVE_NACL
 

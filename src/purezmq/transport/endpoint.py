@@ -48,6 +48,8 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from purezmq.constants import DRAFT_API
+
 __all__ = [
     "SUPPORTED_TRANSPORTS",
     "KNOWN_TRANSPORTS",
@@ -184,6 +186,11 @@ def parse_endpoint(text: str, *, connect: bool | None = None) -> Endpoint:
             _errno.EPROTONOSUPPORT,
             f"transport {transport!r} {what} in endpoint {text!r} "
             f"(supported: {', '.join(sorted(SUPPORTED_TRANSPORTS))})",
+        )
+    if transport in WS_TRANSPORTS and not DRAFT_API:
+        raise _err(
+            _errno.EPROTONOSUPPORT,
+            f"{transport}:// is a draft transport, and drafts are off (PUREZMQ_DRAFT=0)",
         )
     if "\0" in address:
         raise _err(_errno.EINVAL, f"NUL character in endpoint {text!r}")
