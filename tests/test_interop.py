@@ -726,3 +726,46 @@ def test_xsub_keeps_subscriptions_made_before_any_pipe(
     xpub.bind(ep2)  # nothing more from our side: the connect's pipe carries them
     assert sorted([xpub.recv(), xpub.recv()]) == [b"\x01a", b"\x01b"]
     xsub.close()
+
+
+# -- fan-out encodes once (Pipe.wire) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("we_bind", [True, False])
+def test_pub_encoded_once_mixed_messages(
+    we_bind: bool, ours: Impl, theirs: Impl, tmp_path: Path
+) -> None:
+    """Our PUB encodes small messages once for all its plain connections; big and
+    multipart ones, and those queued before a connection's handshake, go the
+    usual way. Three libzmq SUBs get every message, whole and in order,
+    whatever the mix."""
+    pub = ours.socket("PUB", SNDHWM=0)
+    subs = [theirs.socket("SUB", RCVHWM=0) for _ in range(3)]
+    for s in subs:
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+    if we_bind:
+        ep = bind(pub, "tcp", tmp_path)
+        for s in subs:
+            s.connect(ep)
+    else:
+        for s in subs:
+            pub.connect(bind(s, "tcp", tmp_path))
+    for s in subs:
+        sync_subscription(pub, s)
+    fence = [b"\xfffinal"]
+    pub.send_multipart(fence)
+    for s in subs:  # the others' probes and fences
+        while s.recv_multipart() != fence:
+            pass
+    sizes = [0, 1, 64, 255, 256, 1000, 8192, 8193, 70000]
+    sent = []
+    for i in range(600):
+        size = sizes[i % len(sizes)]
+        body = (b"%d:" % i + b"z" * size)[: max(size, 1)] if size else b""
+        msg = [body] if i % 7 else [b"%d" % i, body, b"end"]
+        sent.append(msg)
+        pub.send_multipart(msg)
+    for s in subs:
+        got = [s.recv_multipart() for _ in sent]
+        assert got == sent
+        assert_nothing_more(s)

@@ -90,6 +90,7 @@ class Pipe:
         "conflate",
         "awaiting_id",
         "rid",
+        "wire",
     )
 
     def __init__(
@@ -123,6 +124,9 @@ class Pipe:
         self.awaiting_id = False
         # SERVER: the 32-bit routing id it gave this peer (0: none).
         self.rid = 0
+        # Its engine takes ZMTP wire bytes as well as messages (a plain ZMTP
+        # connection of a PUB/XPUB): fan-out encodes a message once for all.
+        self.wire = False
 
     # -- owner side (the socket's thread) -------------------------------------------------
 

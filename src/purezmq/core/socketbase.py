@@ -185,6 +185,8 @@ class SocketBase:
     # May several threads use it at once (core/threadsafe.py)? Single-part only?
     thread_safe = False
     single_part = False
+    # PUB/XPUB: plain ZMTP pipes take messages encoded once for all (Pipe.wire).
+    fans_out_wire = False
     # Is the first frame of a message the destination (ROUTER, STREAM: ``check_route``)?
     route_first = False
 

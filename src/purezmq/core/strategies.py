@@ -20,8 +20,10 @@ as ``recv``/``send`` would, so each pipe is skipped once per activation
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from purezmq.core.pipe import Msg, Pipe
+from purezmq.zmtp.frames import wire_bytes
 
 
 class _ActiveSet:
@@ -206,15 +208,23 @@ class Distributor:
         """Write to each pipe with room; drop for full ones (PUB semantics).
 
         The fan-out hot path, once per subscriber: ``Pipe.writable`` and
-        ``Pipe.write`` inline as in ``LoadBalancer.send``.
+        ``Pipe.write`` inline as in ``LoadBalancer.send``. Pipes whose engine
+        takes wire bytes (``Pipe.wire``) get the message ZMTP-encoded, once
+        for all of them, rather than each connection encoding it again.
         """
+        wire: Any = None
         for pipe in pipes:
             q = pipe.outq
             hwm = pipe.out_hwm
             if not pipe.dead and (not hwm or len(q) < hwm or pipe.writable()):
                 if pipe.conflate:
                     q.clear()
-                q.append(msg)
+                if pipe.wire:
+                    if wire is None:
+                        wire = wire_bytes(msg) or msg
+                    q.append(wire)
+                else:
+                    q.append(msg)
                 if len(q) == 1:
                     peer = pipe.peer
                     if peer is not None:

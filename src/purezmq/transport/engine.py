@@ -38,7 +38,7 @@ import socket
 import struct
 import sys
 import threading
-from itertools import islice
+from itertools import groupby, islice
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -96,6 +96,11 @@ if sys.platform.startswith("linux"):
     _SIOCOUTQ: int | None = termios.TIOCOUTQ
 else:  # pragma: no cover
     _SIOCOUTQ = None
+
+
+def _is_bytes(m: Any) -> bool:
+    """A PUB's message it encoded already (see StreamEngine._send_wire)."""
+    return type(m) is bytes
 
 
 def _unread_by_peer(os_sock: socket.socket) -> bool:
@@ -662,6 +667,7 @@ class StreamEngine:
             self.close()
             return
         self.pipe = pipe
+        pipe.wire = self.sock.fans_out_wire and self.conn.takes_encoded()
         self._event(C.EVENT_HANDSHAKE_SUCCEEDED, 0)
         opts = self.sock.options
         if self.raw:
@@ -804,7 +810,9 @@ class StreamEngine:
             # popleft() called by islice in C: the drainer is the queue's only
             # reader, so the n it saw are there (messages are lists, never None).
             batch = list(islice(iter(q.popleft, None), min(n, DRAIN_MSGS)))
-        if self.sub_commands:
+        if pipe.wire:
+            self._send_wire(batch)
+        elif self.sub_commands:
             self._send_with_subscriptions(batch)
         else:
             self.conn.send_messages(batch)
@@ -815,6 +823,19 @@ class StreamEngine:
         pipe.popped()
         self._flush_locked()
         return bool(q)
+
+    def _send_wire(self, batch: list[Any]) -> None:
+        """A PUB's batch: messages it encoded once for all its connections (bytes),
+        with maybe a few it did not (big ones, those queued before the handshake)."""
+        conn = self.conn
+        try:
+            conn.send_encoded(b"".join(batch))
+        except TypeError:  # runs of each kind, in order (big bodies still by reference)
+            for encoded, run in groupby(batch, _is_bytes):
+                if encoded:
+                    conn.send_encoded(b"".join(run))
+                else:
+                    conn.send_messages(list(run))
 
     def _send_with_subscriptions(self, batch: list[list[Any]]) -> None:
         conn = self.conn

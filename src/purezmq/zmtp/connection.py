@@ -477,6 +477,17 @@ class ZmtpConnection:
             return
         self._send_slow(msgs)
 
+    def takes_encoded(self) -> bool:
+        """Can messages come ZMTP-encoded already (``send_encoded``)? Not before
+        the handshake, nor when the mechanism or framing transforms them."""
+        return self._fast_send
+
+    def send_encoded(self, data: bytes) -> None:
+        """Queue messages already ZMTP-encoded (``frames.wire_bytes``)."""
+        if not self._fast_send:
+            raise ValueError("this connection cannot take encoded messages now")
+        self.out.append(data)
+
     def _send_slow(self, msgs: Iterable[Sequence[Buffer]]) -> None:
         """Sends that are held, dropped, translated or wrapped."""
         if self.finished:

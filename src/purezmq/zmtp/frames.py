@@ -106,6 +106,27 @@ def encode_message(parts: Sequence[Buffer]) -> bytes:
     return encode_messages((parts,))
 
 
+# Fan-out encodes messages up to this size once for every plain connection;
+# bigger ones go by reference (sendmsg), as for any socket.
+WIRE_MAX = 8192
+
+
+def wire_bytes(msg: Sequence[Buffer]) -> bytes | None:
+    """``msg`` as ZMTP wire bytes for a PUB's queues, or None when it is big
+    (the queues then hold the message itself)."""
+    if len(msg) == 1:
+        p = msg[0]
+        n = len(p)
+        if n < 256:
+            return _LAST[n] + p
+        if n > WIRE_MAX:
+            return None
+        return _pack_long(LONG, n) + p
+    if sum(map(len, msg)) > WIRE_MAX:
+        return None
+    return encode_messages((msg,))
+
+
 def encode_messages(msgs: Iterable[Sequence[Buffer]]) -> bytes:
     """Encode many messages into one ``bytes`` (one write for a whole batch)."""
     pieces: list[Buffer] = []

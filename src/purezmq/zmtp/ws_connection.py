@@ -65,6 +65,9 @@ class ZwsConnection(ZmtpConnection):
 
     _subs_as_commands = False
 
+    def takes_encoded(self) -> bool:
+        return False  # ZWS frames messages its own way
+
     def __init__(
         self,
         *,

@@ -29,6 +29,7 @@ class XPub(SocketBase):
     type_name = "XPUB"
     # PUB reuses all of XPUB but hides subscriptions from the application.
     shows_subscriptions = True
+    fans_out_wire = True
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
