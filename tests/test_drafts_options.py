@@ -626,6 +626,7 @@ for opt in (zmq.HELLO_MSG, zmq.DISCONNECT_MSG, zmq.HICCUP_MSG):
         assert e.errno == errno.EINVAL and "draft" in str(e), e
     else:
         raise AssertionError(f"draft option {opt} accepted with drafts off")
+s.setsockopt(zmq.METADATA, b"X-k:v")  # not refused: pyzmq's wheels take it too
 try:
     s.connect("ws://127.0.0.1:5555")
 except zmq.ZMQError as e:

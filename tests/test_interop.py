@@ -769,3 +769,30 @@ def test_pub_encoded_once_mixed_messages(
         got = [s.recv_multipart() for _ in sent]
         assert got == sent
         assert_nothing_more(s)
+
+
+def test_pub_queue_outlives_plain_connection_to_curve(ours: Impl, theirs: Impl) -> None:
+    """Messages a connecting PUB queued, encoded, while its SUB was away go out
+    whole when the next connection encrypts (CURVE options set meanwhile)."""
+    pytest.importorskip("nacl")
+    sub = theirs.socket("SUB")
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    port = sub.bind_to_random_port("tcp://127.0.0.1")
+    pub = ours.socket("PUB", RECONNECT_IVL=20)
+    pub.connect(f"tcp://127.0.0.1:{port}")
+    sync_subscription(pub, sub)
+    sub.close(linger=0)
+    time.sleep(0.2)  # the PUB sees its connection go; its pipe (and subscription) stay
+    queued = [b"queued%d" % i for i in range(5)]
+    for m in queued:
+        pub.send(m)
+    server_public, server_secret = zmq.curve_keypair()
+    client_public, client_secret = zmq.curve_keypair()
+    pub.curve_serverkey = server_public
+    pub.curve_publickey = client_public
+    pub.curve_secretkey = client_secret
+    sub = theirs.socket("SUB", CURVE_SERVER=1)
+    sub.setsockopt(zmq.CURVE_SECRETKEY, server_secret)
+    sub.setsockopt(zmq.SUBSCRIBE, b"")
+    sub.bind(f"tcp://127.0.0.1:{port}")
+    assert [sub.recv() for _ in queued] == queued

@@ -159,3 +159,38 @@ def test_refused_connect_events_match_libzmq(
     n = 3 if transport == "tcp" else 2
     assert runs["purezmq"][:n] == runs["libzmq"][:n], runs
     assert runs["purezmq"][n - 1] == "CONNECT_RETRIED", runs
+
+
+@pytest.mark.parametrize("server", ["purezmq", "libzmq"])
+def test_zap_refusal_events_on_the_server(server: str, ctx: Any, lzctx: Any) -> None:
+    """A PLAIN server whose ZAP handler says 400: ACCEPTED, HANDSHAKE_FAILED_AUTH
+    (400), DISCONNECTED, as libzmq's."""
+    import threading
+
+    mod, sctx = _connecting(server, ctx, lzctx)
+    zap = sctx.socket(mod.REP)
+    zap.linger = 0
+    zap.bind("inproc://zeromq.zap.01")
+
+    def handler() -> None:
+        try:
+            request = zap.recv_multipart()
+            zap.send_multipart([request[0], request[1], b"400", b"no", b"", b""])
+        except Exception:  # the context ends under it
+            pass
+
+    t = threading.Thread(target=handler, daemon=True)
+    t.start()
+    srv = sctx.socket(mod.PULL)
+    srv.linger = 0
+    srv.plain_server = True
+    mon = srv.get_monitor_socket()
+    port = srv.bind_to_random_port("tcp://127.0.0.1")
+    c = lzctx.socket(lz.PUSH)
+    c.linger = 0
+    c.plain_username, c.plain_password = b"u", b"p"
+    c.connect(f"tcp://127.0.0.1:{port}")
+    seen = [e for e in _events(mod, mon, 0.6) if e != "LISTENING"]
+    assert seen[:3] == ["ACCEPTED", "HANDSHAKE_FAILED_AUTH", "DISCONNECTED"], seen
+    mon.close(linger=0)
+    t.join(2)

@@ -450,7 +450,8 @@ _add(_S.GSSAPI_SERVICE_PRINCIPAL_NAMETYPE, "int", 0, _range(0, 2), unsupported=_
 _add(_S.BINDTODEVICE, "bytes", b"", _blob(1, 16))
 _add(_S.ZAP_ENFORCE_DOMAIN, "int", 0, _bool_relaxed)
 _add(_S.LOOPBACK_FASTPATH, "int", 0, _bool_relaxed)
-_add(_S.METADATA, "bytes", None, _metadata, readable=False, draft=True)
+# Not refused with drafts off: libzmq 4.3.5 without drafts (pyzmq's wheels) takes it.
+_add(_S.METADATA, "bytes", None, _metadata, readable=False)
 _add(_S.MULTICAST_LOOP, "int", 1, _bool_relaxed)
 _add(_S.ROUTER_NOTIFY, "int", 0, _range(0, 3, what="0 or a NOTIFY_* bit mask"), draft=True)
 _add(_S.XPUB_MANUAL_LAST_VALUE, "int", 0, _bool_nonneg, readable=False, types=_XPUBS)

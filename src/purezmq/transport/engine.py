@@ -57,6 +57,7 @@ from purezmq.zmtp import (
     ZapRequest,
     ZmtpConnection,
 )
+from purezmq.zmtp.frames import wire_message
 from purezmq.zmtp.raw import RawConnection
 
 if TYPE_CHECKING:
@@ -551,6 +552,7 @@ class StreamEngine:
                     self._event(C.EVENT_HANDSHAKE_FAILED_AUTH, ev.status_code)
                 else:
                     self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
+                self.broken = True  # libzmq: DISCONNECTED follows
                 self.close()
                 return
             elif isinstance(ev, HandshakeComplete):
@@ -602,6 +604,7 @@ class StreamEngine:
                 self.peer_address,
             )
             self._event(C.EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0)
+            self.broken = True
             self.close()
             return
         self._zap_apply(self.conn.zap_unavailable)
@@ -810,7 +813,7 @@ class StreamEngine:
             # popleft() called by islice in C: the drainer is the queue's only
             # reader, so the n it saw are there (messages are lists, never None).
             batch = list(islice(iter(q.popleft, None), min(n, DRAIN_MSGS)))
-        if pipe.wire:
+        if self.sock.fans_out_wire:  # the queue may hold wire bytes (Pipe.wire)
             self._send_wire(batch)
         elif self.sub_commands:
             self._send_with_subscriptions(batch)
@@ -826,8 +829,15 @@ class StreamEngine:
 
     def _send_wire(self, batch: list[Any]) -> None:
         """A PUB's batch: messages it encoded once for all its connections (bytes),
-        with maybe a few it did not (big ones, those queued before the handshake)."""
+        with maybe a few it did not (big ones, those queued before the handshake).
+
+        A connection that cannot take wire bytes -- finished after a protocol
+        error, or a reconnect whose mechanism now encrypts -- gets them back as
+        messages (a finished one drops them, as for any send)."""
         conn = self.conn
+        if not conn.takes_encoded():
+            conn.send_messages([wire_message(m) if type(m) is bytes else m for m in batch])
+            return
         try:
             conn.send_encoded(b"".join(batch))
         except TypeError:  # runs of each kind, in order (big bodies still by reference)

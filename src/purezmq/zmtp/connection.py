@@ -485,6 +485,8 @@ class ZmtpConnection:
     def send_encoded(self, data: bytes) -> None:
         """Queue messages already ZMTP-encoded (``frames.wire_bytes``)."""
         if not self._fast_send:
+            if self.finished:  # dropped, as any send on a finished connection
+                return
             raise ValueError("this connection cannot take encoded messages now")
         self.out.append(data)
 

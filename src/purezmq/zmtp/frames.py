@@ -127,6 +127,26 @@ def wire_bytes(msg: Sequence[Buffer]) -> bytes | None:
     return encode_messages((msg,))
 
 
+def wire_message(data: bytes) -> list[bytes]:
+    """The message ``wire_bytes`` encoded, back as frames (for a connection that
+    frames messages itself; rare: a PUB's queue outliving its plain connection)."""
+    frames = []
+    pos, end = 0, len(data)
+    while pos < end:
+        flags = data[pos]
+        if flags & LONG:
+            (n,) = _u64.unpack_from(data, pos + 1)
+            pos += 9
+        else:
+            n = data[pos + 1]
+            pos += 2
+        frames.append(data[pos : pos + n])
+        pos += n
+        if not flags & MORE:
+            break
+    return frames
+
+
 def encode_messages(msgs: Iterable[Sequence[Buffer]]) -> bytes:
     """Encode many messages into one ``bytes`` (one write for a whole batch)."""
     pieces: list[Buffer] = []
