@@ -899,3 +899,24 @@ def test_context_write_only_options_are_not_attributes(ctx: zmq.Context) -> None
         ctx.THREAD_AFFINITY_CPU_ADD  # noqa: B018
     assert ctx.IO_THREADS == ctx.io_threads == 1
     mock.Mock(spec=ctx)
+
+
+def test_copy_false_memoryview_of_wide_items_sends_its_bytes(ctx: zmq.Context) -> None:
+    """A read-only memoryview of 4-octet items (``cast("i")``) sent with copy=False
+    is its 12 octets, not 3 (the frame size counts bytes)."""
+    pull = ctx.socket(zmq.PULL)
+    pull.rcvtimeo = 2000
+    pull.bind("inproc://mv-wide")
+    push = ctx.socket(zmq.PUSH)
+    push.connect("inproc://mv-wide")
+    view = memoryview(b"abcdefghijkl").cast("i")
+    push.send(view, copy=False)
+    push.send(memoryview(b"abcdef")[::2], copy=False)  # not contiguous: copied
+    assert pull.recv() == b"abcdefghijkl"
+    assert pull.recv() == b"ace"
+
+
+def test_bind_to_random_port_ws(ctx: zmq.Context) -> None:
+    s = ctx.socket(zmq.PULL)
+    port = s.bind_to_random_port("ws://127.0.0.1")
+    assert s.last_endpoint.decode() == f"ws://127.0.0.1:{port}/"

@@ -77,9 +77,11 @@ def _as_buffer(data: Any, copy: bool, i: int = 0) -> Any:
         raise TypeError(
             f"Frame {i} ({data!r:.32}) does not support the buffer interface."
         ) from None
-    if copy or view.readonly is False:
+    if copy or view.readonly is False or not view.c_contiguous:
         # Mutable buffers are snapshotted: the caller may reuse them at once.
         return view.tobytes()
+    if view.itemsize != 1 or view.ndim != 1:
+        return view.cast("B")  # frames are octets: len() must count bytes, not items
     return view
 
 
@@ -523,7 +525,8 @@ class Socket(Generic[SocketReturnType]):
         if min_port == 49152 and max_port == 65536:
             # Let the OS pick: no collisions, no retries.
             self.bind(f"{addr}:*")
-            return int(self._core.last_endpoint.rsplit(":", 1)[-1])
+            # ws:// endpoints end in a path ("ws://host:port/"): the port is before it.
+            return int(self._core.last_endpoint.rsplit(":", 1)[-1].split("/", 1)[0])
         import random
 
         for _ in range(max_tries):
