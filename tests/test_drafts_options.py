@@ -592,6 +592,29 @@ def test_socks_proxy_wrong_password_gets_nowhere(
     assert auth_proxy.requests == []
 
 
+def test_socks_proxy_refusal_events(ctx: zmq.Context, auth_proxy: Socks5Server) -> None:
+    """A proxy that refuses the password: the monitor shows the attempt's socket
+    CLOSED, then CONNECT_RETRIED, as libzmq's socks_connecter (error() -> close()
+    -> event_closed, then the reconnect timer). libzmq itself is not the oracle
+    here: its client aborts on an assertion in this case once monitored."""
+    import struct
+
+    req = mk(ctx, zmq.REQ, reconnect_ivl=50)
+    req.socks_proxy = b"127.0.0.1:%d" % auth_proxy.port
+    req.socks_username = b"user"
+    req.socks_password = b"wrong"
+    mon = req.get_monitor_socket()
+    req.connect("tcp://127.0.0.1:9")
+    names: list[str] = []
+    deadline = time.monotonic() + 5
+    while "CONNECT_RETRIED" not in names and time.monotonic() < deadline:
+        if mon.poll(100):
+            event = struct.unpack("=HI", mon.recv_multipart()[0][:6])[0]
+            names.append(zmq.Event(event).name)
+    assert names[-2:] == ["CLOSED", "CONNECT_RETRIED"], names
+    mon.close(linger=0)
+
+
 def test_socks_proxy_bad_value(ctx: zmq.Context) -> None:
     req = mk(ctx, zmq.REQ)
     req.socks_proxy = b"no-port-here"

@@ -265,6 +265,7 @@ class Connecter:
         s = self.pending
         log.warning("purezmq: SOCKS5 proxy for %s: %s", self.endpoint, why)
         if s is not None:
+            self.sock.event(C.EVENT_CLOSED, s.fileno(), self.endpoint)  # as socks_connecter
             try:
                 self.loop.remove_reader(s.fileno())
             except (ValueError, OSError):
