@@ -42,6 +42,17 @@ def _connecting(impl: str, ctx: Any, lzctx: Any) -> tuple[Any, Any]:
     return (purezmq, ctx) if impl == "purezmq" else (lz, lzctx)
 
 
+def _watched_connect(mod: Any, c: Any, kind: str, endpoint: str, ivl: int = 20) -> tuple[Any, Any]:
+    """A ``kind`` socket (linger 0, RECONNECT_IVL ``ivl``) with its monitor,
+    connected to ``endpoint`` once the monitor is there."""
+    s = c.socket(getattr(mod, kind))
+    s.linger = 0
+    s.reconnect_ivl = ivl
+    mon = s.get_monitor_socket()
+    s.connect(endpoint)
+    return s, mon
+
+
 @pytest.mark.parametrize("binder", ["purezmq", "libzmq"])
 @pytest.mark.parametrize("connector", ["purezmq", "libzmq"])
 def test_incompatible_socket_type_is_not_retried(
@@ -54,11 +65,7 @@ def test_incompatible_socket_type_is_not_retried(
     pub.linger = 0
     port = pub.bind_to_random_port("tcp://127.0.0.1")
     mod, cctx = _connecting(connector, ctx, lzctx)
-    push = cctx.socket(mod.PUSH)
-    push.linger = 0
-    push.reconnect_ivl = 20
-    mon = push.get_monitor_socket()
-    push.connect(f"tcp://127.0.0.1:{port}")
+    push, mon = _watched_connect(mod, cctx, "PUSH", f"tcp://127.0.0.1:{port}")
     seen = Counter(_events(mod, mon, 0.8))
     assert seen["CONNECTED"] == 1, seen  # 0.8 s at 20 ms: ~40 tries if it retried
     assert seen["DISCONNECTED"] == 1, seen
@@ -89,11 +96,7 @@ def test_mechanism_mismatch_is_not_retried(connector: str, ctx: Any, lzctx: Any)
     server.curve_secretkey = secret
     port = server.bind_to_random_port("tcp://127.0.0.1")
     mod, cctx = _connecting(connector, ctx, lzctx)
-    client = cctx.socket(mod.DEALER)
-    client.linger = 0
-    client.reconnect_ivl = 20
-    mon = client.get_monitor_socket()
-    client.connect(f"tcp://127.0.0.1:{port}")
+    _client, mon = _watched_connect(mod, cctx, "DEALER", f"tcp://127.0.0.1:{port}")
     seen = _events(mod, mon, 0.8)
     assert seen.count("HANDSHAKE_FAILED_PROTOCOL") == 1, seen
     assert seen[-1] == "DISCONNECTED", seen
@@ -110,11 +113,7 @@ def test_lost_handshake_is_retried_with_disconnected(connector: str, ctx: Any, l
     srv.listen(16)
     srv.settimeout(5)
     mod, cctx = _connecting(connector, ctx, lzctx)
-    c = cctx.socket(mod.DEALER)
-    c.linger = 0
-    c.reconnect_ivl = 20
-    mon = c.get_monitor_socket()
-    c.connect(f"tcp://127.0.0.1:{srv.getsockname()[1]}")
+    _c, mon = _watched_connect(mod, cctx, "DEALER", f"tcp://127.0.0.1:{srv.getsockname()[1]}")
     for _ in range(2):
         conn, _addr = srv.accept()
         conn.close()
@@ -147,11 +146,7 @@ def test_refused_connect_events_match_libzmq(
         ep = f"ipc://{tmp_path}/nobody"
     runs = {}
     for name, mod, c in (("purezmq", purezmq, ctx), ("libzmq", lz, lzctx)):
-        s = c.socket(mod.DEALER)
-        s.linger = 0
-        s.reconnect_ivl = 50
-        mon = s.get_monitor_socket()
-        s.connect(ep)
+        s, mon = _watched_connect(mod, c, "DEALER", ep, ivl=50)
         runs[name] = _events(mod, mon, 0.3)
         mon.close(linger=0)
         s.close()

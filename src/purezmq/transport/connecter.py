@@ -169,14 +169,17 @@ class Connecter:
     def _connect_timed_out(self) -> None:
         self.connect_timer = None
         if self.pending is not None:
-            self.sock.event(C.EVENT_CLOSED, self.pending.fileno(), self.endpoint)
             self._drop_pending()
             self._retry(errno.ETIMEDOUT)
 
     def _drop_pending(self) -> None:
+        """Close the connect in progress; EVENT_CLOSED tells of its socket, as
+        libzmq's connecters' close() does (a failed or timed-out attempt, a
+        refused SOCKS handshake, the socket closing meanwhile)."""
         s = self.pending
         self.pending = None
         if s is not None:
+            self.sock.event(C.EVENT_CLOSED, s.fileno(), self.endpoint)
             try:
                 self.loop.remove_writer(s.fileno())
                 self.loop.remove_reader(s.fileno())  # a SOCKS handshake's
@@ -194,7 +197,6 @@ class Connecter:
             self.connect_timer = None
         err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
-            self.sock.event(C.EVENT_CLOSED, s.fileno(), self.endpoint)
             self._drop_pending()
             self._retry(err)
             return
@@ -262,16 +264,9 @@ class Connecter:
 
     def _socks_failed(self, why: str) -> None:
         self.connect_timer = None
-        s = self.pending
         log.warning("purezmq: SOCKS5 proxy for %s: %s", self.endpoint, why)
-        if s is not None:
-            self.sock.event(C.EVENT_CLOSED, s.fileno(), self.endpoint)  # as socks_connecter
-            try:
-                self.loop.remove_reader(s.fileno())
-            except (ValueError, OSError):
-                pass
         self.socks = None
-        self._drop_pending()
+        self._drop_pending()  # its reader too
         self._retry(errno.ECONNREFUSED if "refused" in why else 0)
 
     def _retry(self, err: int) -> None:
