@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 Msg = list[Any]
 
+# A one-digit int (< 2**30): CPython 3.11 specializes comparisons of those only.
+_UNBOUNDED = (1 << 30) - 1
+
 
 class PipePeer(Protocol):
     """What sits at the far end of a pipe: an engine or an inproc peer."""
@@ -74,7 +77,8 @@ class Pipe:
         "inq",
         "outq",
         "peer",
-        "out_hwm",
+        "_out_hwm",
+        "room",
         "in_hwm",
         "in_active",
         "in_posted",
@@ -83,11 +87,11 @@ class Pipe:
         "reading_paused",
         "routing_id",
         "metadata",
-        "dead",
+        "_dead",
         "refused",
         "endpoint",
         "inproc_peer",
-        "conflate",
+        "_conflate",
         "awaiting_id",
         "rid",
         "wire",
@@ -106,7 +110,12 @@ class Pipe:
         self.inq: deque[Msg] = deque() if inq is None else inq
         self.outq: deque[Msg] = deque() if outq is None else outq
         self.peer: PipePeer | None = None
-        self.out_hwm = out_hwm  # 0 = unbounded
+        # ``room``: outq may grow below it with no further check (the send hot
+        # paths); 0 sends them to ``writable`` (a dead or conflating pipe).
+        self._dead = False  # far end gone; dropped once inq is drained
+        self._conflate = False  # keep only the newest message
+        self._out_hwm = out_hwm  # 0 = unbounded
+        self.room = out_hwm or _UNBOUNDED
         self.in_hwm = in_hwm
         self.in_active = True  # reader side: counted readable until found empty
         self.in_posted = False  # an activate_read is in the mailbox
@@ -115,11 +124,9 @@ class Pipe:
         self.reading_paused = False  # engine stopped reading: inq hit in_hwm
         self.routing_id = b""
         self.metadata: dict[str, str] = {}
-        self.dead = False  # far end gone; dropped once inq is drained
         self.refused = False  # the pattern would not take it (PAIR busy, duplicate id)
         self.endpoint = endpoint
         self.inproc_peer: Pipe | None = None  # for inproc: the peer socket's pipe
-        self.conflate = False  # keep only the newest message
         # A connect-side pipe of a ROUTER before the handshake named the peer.
         self.awaiting_id = False
         # SERVER: the 32-bit routing id it gave this peer (0: none).
@@ -128,13 +135,46 @@ class Pipe:
         # connection of a PUB/XPUB): fan-out encodes a message once for all.
         self.wire = False
 
+    def _set_room(self) -> None:
+        self.room = 0 if self._dead or self._conflate else self._out_hwm or _UNBOUNDED
+
+    @property
+    def out_hwm(self) -> int:
+        """Outbound queue limit in messages (0 = unbounded)."""
+        return self._out_hwm
+
+    @out_hwm.setter
+    def out_hwm(self, hwm: int) -> None:
+        self._out_hwm = hwm
+        self._set_room()
+
+    @property
+    def dead(self) -> bool:
+        """The far end is gone; the pipe is dropped once inq is drained."""
+        return self._dead
+
+    @dead.setter
+    def dead(self, dead: bool) -> None:
+        self._dead = dead
+        self._set_room()
+
+    @property
+    def conflate(self) -> bool:
+        """Keep only the newest message (CONFLATE)."""
+        return self._conflate
+
+    @conflate.setter
+    def conflate(self, conflate: bool) -> None:
+        self._conflate = conflate
+        self._set_room()
+
     # -- owner side (the socket's thread) -------------------------------------------------
 
     def writable(self) -> bool:
         """Room for one more message? Marks the pipe full (inactive) if not."""
-        if self.dead:
+        if self._dead:
             return False
-        hwm = self.out_hwm
+        hwm = self._out_hwm
         if hwm and len(self.outq) >= hwm:
             self.out_active = False
             if len(self.outq) >= hwm:

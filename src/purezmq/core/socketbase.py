@@ -182,9 +182,9 @@ class SocketBase:
     type_name: str = "?"
     # Does the peer's routing id identify the pipe (ROUTER-like sockets)?
     recv_routing_id = False
-    # May several threads use it at once (core/threadsafe.py)? Single-part only?
+    # May several threads use it at once (core/threadsafe.py)? Those are also
+    # single-part only (``single_part``, a slot: the front-ends read it per send).
     thread_safe = False
-    single_part = False
     # PUB/XPUB: plain ZMTP pipes take messages encoded once for all (Pipe.wire).
     fans_out_wire = False
     # Is the first frame of a message the destination (ROUTER, STREAM: ``check_route``)?
@@ -205,6 +205,7 @@ class SocketBase:
         "ctx_terminated",
         "pipes",
         "_last_pipe",
+        "single_part",
         "sparts",
         "rparts",
         "endpoints",
@@ -245,6 +246,7 @@ class SocketBase:
         self._last_pipe: Pipe | None = None
         # Front-end state shared by shadow sockets: frames gathered with
         # SNDMORE, and the unread frames of a partly received message.
+        self.single_part = self.thread_safe
         self.sparts: list[Any] = []
         self.rparts: list[Any] = []
         # endpoint string -> listeners/connecters to close on unbind/disconnect

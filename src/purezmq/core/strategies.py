@@ -93,19 +93,20 @@ class LoadBalancer(_ActiveSet):
             cur = self.current
             pipe = self.pipes[cur]
             q = pipe.outq
-            hwm = pipe.out_hwm
-            if not pipe.dead and (not hwm or len(q) < hwm or pipe.writable()):
-                if pipe.conflate:
-                    q.clear()
+            if len(q) < pipe.room:  # alive, not conflating, below SNDHWM
                 q.append(msg)
                 if len(q) == 1:
                     peer = pipe.peer
                     if peer is not None:
                         peer.kick()
-                cur += 1
-                self.current = 0 if cur >= self.active else cur
-                return pipe
-            self._deactivate_current()
+            elif pipe.writable():  # room made at SNDHWM, or conflating
+                pipe.write(msg)
+            else:
+                self._deactivate_current()
+                continue
+            cur += 1
+            self.current = 0 if cur >= self.active else cur
+            return pipe
         return None
 
     def has_out(self) -> bool:
@@ -215,20 +216,23 @@ class Distributor:
         wire: Any = None
         for pipe in pipes:
             q = pipe.outq
-            hwm = pipe.out_hwm
-            if not pipe.dead and (not hwm or len(q) < hwm or pipe.writable()):
+            if len(q) < pipe.room:  # as in LoadBalancer.send
+                pass
+            elif pipe.writable():
                 if pipe.conflate:
                     q.clear()
-                if pipe.wire:
-                    if wire is None:
-                        wire = wire_bytes(msg) or msg
-                    q.append(wire)
-                else:
-                    q.append(msg)
-                if len(q) == 1:
-                    peer = pipe.peer
-                    if peer is not None:
-                        peer.kick()
+            else:
+                continue
+            if pipe.wire:
+                if wire is None:
+                    wire = wire_bytes(msg) or msg
+                q.append(wire)
+            else:
+                q.append(msg)
+            if len(q) == 1:
+                peer = pipe.peer
+                if peer is not None:
+                    peer.kick()
 
     def send_to_all(self, msg: Msg) -> None:
         self.send_to(self.pipes, msg)

@@ -77,7 +77,6 @@ class ThreadSafeSocket(SocketBase):
     """A SocketBase whose calls take ``tslock``; see the module docstring."""
 
     thread_safe = True
-    single_part = True
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
