@@ -5,6 +5,8 @@
   sequences must keep the two consistent, and the round robin fair;
 - a socket remembers the few pipes a direct reader was given, so adding a
   watcher (every Poller.poll) reclaims those, not every pipe;
+- the send paths' one-bound check (``Pipe.room``) follows SNDHWM, a dead
+  far end and CONFLATE as they change;
 - ``Reactor.post`` runs everything posted, in order, with one wake-up per batch.
 
 The ends-to-end figures are in ``python -m purezmq bench`` (router-*, push-lb-*,
@@ -23,7 +25,7 @@ from hypothesis import strategies as st
 import purezmq
 from purezmq.core.pipe import Pipe
 from purezmq.core.socketbase import DIRECT_MAX, PipeSet
-from purezmq.core.strategies import FairQueue, LoadBalancer, _ActiveSet
+from purezmq.core.strategies import Distributor, FairQueue, LoadBalancer, _ActiveSet
 from purezmq.runtime.iothread import IOThread
 
 
@@ -226,3 +228,49 @@ def test_reactor_post_runs_in_order_with_few_wakeups() -> None:
         io.loop.call_soon_threadsafe = orig  # type: ignore[method-assign]
     finally:
         io.stop()
+
+
+def test_send_paths_follow_room_inputs() -> None:
+    """lb and dist test ``len(outq) < room`` alone; setting SNDHWM, dead or
+    CONFLATE on a live pipe must change what they do at once."""
+    a, b = _pipe(0, hwm=2), _pipe(1, hwm=2)
+    lb = LoadBalancer()
+    lb.attach(a)
+    lb.attach(b)
+    sent = [lb.send([bytes([i])]) for i in range(5)]
+    assert sent == [a, b, a, b, None]  # both at SNDHWM 2
+    a.out_hwm = 3
+    a.out_active = True
+    lb.activated(a)
+    assert lb.send([b"x"]) is a and lb.send([b"y"]) is None
+    a.out_hwm = 0  # unbounded
+    lb.activated(a)
+    assert all(lb.send([b"z"]) is a for _ in range(100))
+    a.dead = True
+    assert lb.send([b"lost"]) is None and lb.active == 0
+    assert list(b.outq) == [[b"\x01"], [b"\x03"]]
+    b.outq.clear()
+    b.conflate = True  # keeps the newest only
+    b.out_active = True
+    lb.activated(b)
+    assert lb.send([b"old"]) is b and lb.send([b"new"]) is b
+    assert list(b.outq) == [[b"new"]]
+
+    c, d, e = _pipe(2, hwm=2), _pipe(3, hwm=2), _pipe(4, hwm=0)
+    d.conflate = True
+    for i in range(4):
+        Distributor.send_to([c, d, e], [bytes([i])])
+    assert [m[0][0] for m in c.outq] == [0, 1]  # full: the rest dropped
+    assert [m[0][0] for m in d.outq] == [3]
+    assert [m[0][0] for m in e.outq] == [0, 1, 2, 3]
+    c.outq.clear()
+    c.dead = True
+    e.dead = True
+    Distributor.send_to([c, e], [b"after"])
+    assert not c.outq and len(e.outq) == 4
+    d.conflate = False
+    d.out_hwm = 3
+    Distributor.send_to([d], [b"p"])
+    Distributor.send_to([d], [b"q"])
+    Distributor.send_to([d], [b"r"])
+    assert [m[0] for m in d.outq] == [b"\x03", b"p", b"q"]

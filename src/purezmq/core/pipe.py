@@ -34,6 +34,19 @@ Msg = list[Any]
 _UNBOUNDED = (1 << 30) - 1
 
 
+def _room_input(slot: str, doc: str) -> Any:
+    """A Pipe attribute stored in ``slot`` whose setting recomputes ``Pipe.room``."""
+
+    def get(pipe: Pipe) -> Any:
+        return getattr(pipe, slot)
+
+    def set_(pipe: Pipe, value: Any) -> None:
+        setattr(pipe, slot, value)
+        pipe._set_room()
+
+    return property(get, set_, doc=doc)
+
+
 class PipePeer(Protocol):
     """What sits at the far end of a pipe: an engine or an inproc peer."""
 
@@ -115,7 +128,7 @@ class Pipe:
         self._dead = False  # far end gone; dropped once inq is drained
         self._conflate = False  # keep only the newest message
         self._out_hwm = out_hwm  # 0 = unbounded
-        self.room = out_hwm or _UNBOUNDED
+        self._set_room()
         self.in_hwm = in_hwm
         self.in_active = True  # reader side: counted readable until found empty
         self.in_posted = False  # an activate_read is in the mailbox
@@ -138,35 +151,10 @@ class Pipe:
     def _set_room(self) -> None:
         self.room = 0 if self._dead or self._conflate else self._out_hwm or _UNBOUNDED
 
-    @property
-    def out_hwm(self) -> int:
-        """Outbound queue limit in messages (0 = unbounded)."""
-        return self._out_hwm
-
-    @out_hwm.setter
-    def out_hwm(self, hwm: int) -> None:
-        self._out_hwm = hwm
-        self._set_room()
-
-    @property
-    def dead(self) -> bool:
-        """The far end is gone; the pipe is dropped once inq is drained."""
-        return self._dead
-
-    @dead.setter
-    def dead(self, dead: bool) -> None:
-        self._dead = dead
-        self._set_room()
-
-    @property
-    def conflate(self) -> bool:
-        """Keep only the newest message (CONFLATE)."""
-        return self._conflate
-
-    @conflate.setter
-    def conflate(self, conflate: bool) -> None:
-        self._conflate = conflate
-        self._set_room()
+    # What ``room`` is made of: setting any of these recomputes it.
+    out_hwm = _room_input("_out_hwm", "Outbound queue limit in messages (0 = unbounded).")
+    dead = _room_input("_dead", "The far end is gone; the pipe is dropped once inq is drained.")
+    conflate = _room_input("_conflate", "Keep only the newest message (CONFLATE).")
 
     # -- owner side (the socket's thread) -------------------------------------------------
 

@@ -244,9 +244,9 @@ class SocketBase:
         self.ctx_terminated = False
         self.pipes = PipeSet()
         self._last_pipe: Pipe | None = None
+        self.single_part = self.thread_safe
         # Front-end state shared by shadow sockets: frames gathered with
         # SNDMORE, and the unread frames of a partly received message.
-        self.single_part = self.thread_safe
         self.sparts: list[Any] = []
         self.rparts: list[Any] = []
         # endpoint string -> listeners/connecters to close on unbind/disconnect

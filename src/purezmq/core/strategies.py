@@ -216,13 +216,11 @@ class Distributor:
         wire: Any = None
         for pipe in pipes:
             q = pipe.outq
-            if len(q) < pipe.room:  # as in LoadBalancer.send
-                pass
-            elif pipe.writable():
+            if len(q) >= pipe.room:  # at SNDHWM, dead or conflating (as LoadBalancer.send)
+                if not pipe.writable():
+                    continue
                 if pipe.conflate:
                     q.clear()
-            else:
-                continue
             if pipe.wire:
                 if wire is None:
                     wire = wire_bytes(msg) or msg
