@@ -350,7 +350,11 @@ def test_our_channel_reconnects_to_libzmq(ctx: zmq.Context, node: NodeDriver) ->
     intruder.close()
     node.ok("close", id="b")
     node.ok("socket", id="b2", type=CHANNEL, opts={"linger": 0})
-    node.ok("bind", id="b2", ep=ep)
+    # libzmq closes the listener in its reaper thread, after zmq_close returns.
+    deadline = time.monotonic() + 5
+    while not (ans := node.call("bind", id="b2", ep=ep))["ok"]:
+        assert ans["error"] == "EADDRINUSE" and time.monotonic() < deadline, ans
+        time.sleep(0.05)
     ours.send(b"again")
     assert _frames(node.recv("b2")) == [b"again"]
     node.ok("send", id="b2", frames=[b"reply"])

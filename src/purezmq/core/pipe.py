@@ -2,8 +2,11 @@
 
 Rules this module keeps:
 
-- A pipe carries whole messages (a ``list`` of frames), so a multipart
-  message is atomic and high-water marks count messages, as in libzmq.
+- A pipe carries whole messages (a sequence of frames), so a multipart
+  message is atomic and high-water marks count messages, as in libzmq. A
+  message is a ``list``, or a ``tuple`` where the decoder cuts a run of
+  like messages out in bulk (zmtp/frames.py): nobody changes a message
+  once it is queued, and whoever hands one out as a list converts it.
 - Only the socket's own thread touches pattern state; the far end (an engine
   on the I/O loop, or the peer socket for inproc) touches only the queues and
   a few flags, and reports progress by *posting* to the socket's mailbox.
@@ -23,12 +26,13 @@ and ``read``; when a pipe runs dry or full the pattern forgets it until an
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from purezmq.core.socketbase import SocketBase
 
-Msg = list[Any]
+Msg = Sequence[Any]  # a list or a tuple of frames (see above)
 
 # A one-digit int (< 2**30): CPython 3.11 specializes comparisons of those only.
 _UNBOUNDED = (1 << 30) - 1
@@ -92,7 +96,8 @@ class Pipe:
         "peer",
         "_out_hwm",
         "room",
-        "in_hwm",
+        "_in_hwm",
+        "in_lwm",
         "in_active",
         "in_posted",
         "out_active",
@@ -129,7 +134,7 @@ class Pipe:
         self._conflate = False  # keep only the newest message
         self._out_hwm = out_hwm  # 0 = unbounded
         self._set_room()
-        self.in_hwm = in_hwm
+        self.in_hwm = in_hwm  # also sets in_lwm
         self.in_active = True  # reader side: counted readable until found empty
         self.in_posted = False  # an activate_read is in the mailbox
         self.out_active = True  # writer side: counted writable until found full
@@ -155,6 +160,16 @@ class Pipe:
     out_hwm = _room_input("_out_hwm", "Outbound queue limit in messages (0 = unbounded).")
     dead = _room_input("_dead", "The far end is gone; the pipe is dropped once inq is drained.")
     conflate = _room_input("_conflate", "Keep only the newest message (CONFLATE).")
+
+    @property
+    def in_hwm(self) -> int:
+        """Inbound queue limit in messages (0 = unbounded): the engine pauses there."""
+        return self._in_hwm
+
+    @in_hwm.setter
+    def in_hwm(self, value: int) -> None:
+        self._in_hwm = value
+        self.in_lwm = value >> 1  # a paused engine resumes once inq is down to this
 
     # -- owner side (the socket's thread) -------------------------------------------------
 
@@ -188,7 +203,10 @@ class Pipe:
         q = self.inq
         if q:
             msg = q.popleft()
-            if self.reading_paused or self.inproc_peer is not None:
+            if self.reading_paused:
+                if len(q) <= self.in_lwm:  # after_read's test: most reads fail it
+                    self.after_read()
+            elif self.inproc_peer is not None:
                 self.after_read()
             return msg
         self.in_active = False
@@ -203,7 +221,7 @@ class Pipe:
         if peer is None:
             return
         if self.reading_paused:
-            if len(self.inq) <= self.in_hwm // 2:
+            if len(self.inq) <= self.in_lwm:
                 self.reading_paused = False
                 peer.read_progress()
         else:
@@ -224,7 +242,7 @@ class Pipe:
 
     # -- far side (engine / inproc peer, any thread) ----------------------------------------
 
-    def push(self, msgs: list[Msg]) -> bool:
+    def push(self, msgs: Sequence[Msg]) -> bool:
         """Append received messages; True when the reader must pause (RCVHWM)."""
         q = self.inq
         if self.conflate:
@@ -238,7 +256,7 @@ class Pipe:
         hwm = self.in_hwm
         if hwm and len(q) >= hwm:
             self.reading_paused = True
-            if len(q) > hwm // 2:
+            if len(q) > self.in_lwm:
                 return True
             self.reading_paused = False  # the reader caught up meanwhile
         return False

@@ -206,6 +206,7 @@ class SocketBase:
         "pipes",
         "_last_pipe",
         "single_part",
+        "off_path",
         "sparts",
         "rparts",
         "endpoints",
@@ -245,6 +246,11 @@ class SocketBase:
         self.pipes = PipeSet()
         self._last_pipe: Pipe | None = None
         self.single_part = self.thread_safe
+        # The front-end may call xsend/xrecv itself (sugar Socket.send/recv: the
+        # hot path one frame shorter) only while this is False and the mailbox
+        # is empty: True once closed or the context ends, and for the
+        # thread-safe types, whose send/recv take their lock.
+        self.off_path = self.thread_safe
         # Front-end state shared by shadow sockets: frames gathered with
         # SNDMORE, and the unread frames of a partly received message.
         self.sparts: list[Any] = []
@@ -387,7 +393,11 @@ class SocketBase:
             raise ZMQError(C.ENOTSOCK, "socket is closed")
 
     def send(self, msg: Msg, nonblock: bool = False, timeout: int | None = None) -> None:
-        """Send a whole multipart message, waiting (up to SNDTIMEO) at HWM."""
+        """Send a whole multipart message, waiting (up to SNDTIMEO) at HWM.
+
+        sugar Socket.send does the first steps itself when ``off_path`` is
+        False and the mailbox empty (xsend, then ``pingpong``/``replying``), and
+        calls this only if xsend refused: keep the two in step."""
         if self.mailbox:
             self.process_commands()
         if self.closed or self.ctx_terminated:
@@ -405,7 +415,10 @@ class SocketBase:
         self.replying = True
 
     def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
-        """Receive a whole multipart message, waiting up to RCVTIMEO."""
+        """Receive a whole multipart message, waiting up to RCVTIMEO.
+
+        sugar Socket.recv tries xrecv itself first when ``off_path`` is False
+        and the mailbox empty, and calls this only if that found nothing."""
         if self.mailbox:
             self.process_commands()
         if self.closed or self.ctx_terminated:
@@ -738,7 +751,7 @@ class SocketBase:
     def begin_close(self) -> list[Pipe]:
         """Mark closed, wake blocked callers, detach every pipe; returns the pipes."""
         self.process_commands()
-        self.closed = True
+        self.closed = self.off_path = True
         pipes = list(self.pipes)
         self.pipes.clear()
         self._direct_pipes.clear()
@@ -748,5 +761,5 @@ class SocketBase:
 
     def context_terminated(self) -> None:
         """Context.term() (any thread): blocked and future calls raise ContextTerminated."""
-        self.ctx_terminated = True
+        self.ctx_terminated = self.off_path = True
         self.wake()

@@ -142,10 +142,14 @@ class FairQueue(_ActiveSet):
             q = pipe.inq
             if q:
                 msg = q.popleft()
+                # pipe.after_read's tests, inline. A reader that falls behind
+                # (the usual bulk case) reads most messages with the engine
+                # paused, so that test is inline too.
                 if pipe.reading_paused:
-                    pipe.after_read()
+                    if len(q) <= pipe.in_lwm:
+                        pipe.after_read()
                 else:
-                    w = pipe.inproc_peer  # pipe.after_read's inproc case, inline
+                    w = pipe.inproc_peer
                     if w is not None and not w.out_active and not w.out_posted:
                         pipe.after_read()
                 cur += 1

@@ -9,7 +9,8 @@ monitor socket gets ``[prefix, *message]`` as forwarded.
 from __future__ import annotations
 
 from purezmq import constants as C
-from purezmq.sugar.proxy import Msg, ProxyLoop, Waker
+from purezmq.core.pipe import Msg
+from purezmq.sugar.proxy import ProxyLoop, Waker
 from purezmq.sugar.socket import Socket
 
 __all__ = ["monitored_queue"]

@@ -46,6 +46,7 @@ from purezmq.core.socketbase import Signal, SocketBase
 from purezmq.error import Again, ZMQError
 
 if TYPE_CHECKING:
+    from purezmq.core.pipe import Msg
     from purezmq.sugar.socket import Socket
 
 __all__ = ["device", "proxy", "proxy_steerable", "ProxyLoop"]
@@ -55,8 +56,6 @@ _POLLOUT = int(C.POLLOUT)
 _REP = int(C.REP)
 # Messages moved in one direction before the other direction gets a turn.
 _BATCH = 256
-
-Msg = list[Any]
 
 
 class Waker(Protocol):

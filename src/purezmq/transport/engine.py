@@ -61,7 +61,7 @@ from purezmq.zmtp.frames import wire_message
 from purezmq.zmtp.raw import RawConnection
 
 if TYPE_CHECKING:
-    from purezmq.core.pipe import Pipe
+    from purezmq.core.pipe import Msg, Pipe
     from purezmq.core.socketbase import SocketBase
     from purezmq.runtime.iothread import Reactor
     from purezmq.transport.ws import WsTransport
@@ -847,7 +847,7 @@ class StreamEngine:
                 else:
                     conn.send_messages(list(run))
 
-    def _send_with_subscriptions(self, batch: list[list[Any]]) -> None:
+    def _send_with_subscriptions(self, batch: list[Msg]) -> None:
         conn = self.conn
         if self.dish:  # everything a DISH queues is a join (b"J" group) or a leave (b"L")
             for msg in batch:

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from purezmq import constants as C
 from purezmq.core.pipe import Pipe
 from purezmq.transport.inproc import InprocPeer
 
 if TYPE_CHECKING:
+    from purezmq.core.pipe import Msg
     from purezmq.core.socketbase import SocketBase
     from purezmq.runtime.iothread import Reactor
     from purezmq.zmtp import ZapRequest
@@ -147,7 +148,7 @@ class ZapClient:
         else:
             self.on_error(C.PROTOCOL_ERROR_ZAP_UNSPECIFIED, "the ZAP handler closed")
 
-    def _parse(self, msg: list[Any]) -> None:
+    def _parse(self, msg: Msg) -> None:
         frames = [bytes(f) for f in msg]
         if len(frames) != 7 or frames[0] != b"":
             self.on_error(

@@ -100,7 +100,10 @@ _SENDS_IDENTITY = frozenset({"REQ", "DEALER", "ROUTER"})
 #: Socket types whose outgoing \x01/\x00 messages are subscriptions.
 _SUBSCRIBERS = frozenset({"SUB", "XSUB"})
 
-Message = list[bytes]
+# A message: a list of frames, or a tuple (a run's, see zmtp/frames.py).
+Message = Sequence[bytes]
+# What decoders hand on: messages of these types, and commands (bytes).
+_MESSAGE_TYPES = (list, tuple)
 
 
 class ZmtpConnection:
@@ -275,7 +278,7 @@ class ZmtpConnection:
         while not self.handshake_complete and i < n:
             item = items[i]
             i += 1
-            if type(item) is list:
+            if type(item) in _MESSAGE_TYPES:
                 raise ProtocolError("message received before the security handshake completed")
             mech.receive_command(item)
             self._sync_mechanism()
@@ -295,7 +298,7 @@ class ZmtpConnection:
         msgs: list[Message] = []
         ap = msgs.append
         for item in items:
-            if type(item) is list:
+            if type(item) in _MESSAGE_TYPES:
                 ap(item)
                 continue
             self._command(item, ap)
@@ -310,7 +313,7 @@ class ZmtpConnection:
         mech = self.mechanism
         parts = self._wrapped_parts
         for item in items:
-            if type(item) is list:
+            if type(item) in _MESSAGE_TYPES:
                 # libzmq sends CURVE MESSAGE commands in plain data frames.
                 if len(item) != 1:
                     raise ProtocolError(

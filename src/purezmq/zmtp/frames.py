@@ -272,7 +272,9 @@ def _take_run(buf: bytes, pos: int, n: int, hlen: int, size: int, out: list[Any]
     A stream of like messages (same flags and size, the usual bulk flow) has
     its headers at a fixed stride, so each header octet is checked for the
     whole run with one strided slice, and the bodies are cut out by
-    ``Struct.iter_unpack``: per-message work in C, not in this loop.
+    ``Struct.iter_unpack``: per-message work in C, not in this loop. Each
+    message is the 1-tuple ``iter_unpack`` yields: turning them into lists
+    cost 2.7 times as many instructions as the whole cut (callgrind).
     """
     step = hlen + size
     count = (n - pos) // step
@@ -290,7 +292,7 @@ def _take_run(buf: bytes, pos: int, n: int, hlen: int, size: int, out: list[Any]
         if len(_run_structs) >= 512:  # many sizes seen: start over rather than grow
             _run_structs.clear()
         st = _run_structs[(hlen, size)] = Struct(f"{hlen}x{size}s")
-    out.extend(map(list, st.iter_unpack(memoryview(buf)[pos:end])))
+    out.extend(st.iter_unpack(memoryview(buf)[pos:end]))
     return end
 
 
@@ -298,8 +300,8 @@ class FrameDecoder:
     """Incremental frame decoder: feed buffers, get messages and commands.
 
     ``feed`` returns a list whose items are, in wire order, complete
-    messages (``list[bytes]``, one item per frame) and commands (``bytes``:
-    the command body). ``saw_command`` is true when the last ``feed`` result
+    messages (a list of frames, or a 1-tuple from a run: see _take_run) and
+    commands (``bytes``: the command body). ``saw_command`` is true when the last ``feed`` result
     contains at least one command.
     """
 

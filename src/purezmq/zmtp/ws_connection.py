@@ -45,6 +45,7 @@ from .ws_frames import (
     CLOSE,
     PING,
     PONG,
+    Control,
     ZwsDecoder,
     encode_control,
     encode_zws_command,
@@ -231,7 +232,7 @@ class ZwsConnection(ZmtpConnection):
         while not self.handshake_complete and i < n:
             item = items[i]
             i += 1
-            if type(item) is tuple:
+            if type(item) is Control:
                 self._control(item)
             elif self._no_mechanism:
                 if type(item) is not list or len(item) != 1:
@@ -260,7 +261,7 @@ class ZwsConnection(ZmtpConnection):
         """Post-handshake items of a traffic-transforming mechanism (CURVE)."""
         data = []
         for item in items:
-            if type(item) is tuple:
+            if type(item) is Control:
                 self._control(item)
                 if self.finished:
                     return []
@@ -270,12 +271,12 @@ class ZwsConnection(ZmtpConnection):
 
     def _command(self, body: Any, ap: Callable[[Message], None]) -> None:
         """One command, or one WebSocket control frame, after the handshake."""
-        if type(body) is tuple:
+        if type(body) is Control:
             self._control(body)
         else:
             super()._command(body, ap)
 
-    def _control(self, frame: tuple[int, bytes]) -> None:
+    def _control(self, frame: Control) -> None:
         """Answer a WebSocket close, ping or pong frame."""
         opcode, payload = frame
         if opcode == PING:

@@ -14,15 +14,15 @@ Rules this module keeps:
   masked with a fresh 32-bit key each, frames from the server are not. The
   decoder is told which to expect and refuses the other kind.
 - Control frames -- close (8), ping (9), pong (10) -- have FIN set and at most
-  125 octets of payload. The decoder hands them on as ``(opcode, payload)``
-  tuples, in wire order between the messages; answering them is the
+  125 octets of payload. The decoder hands them on as ``Control``
+  items, in wire order between the messages; answering them is the
   connection's business (zmtp/ws_connection.py).
 - MAXMSGSIZE (-1: unlimited) applies to each frame body, checked as soon as
   the length is read, before the body is buffered.
 
 Decoder theory of operation: ``ZwsDecoder.feed`` returns, like
 ``frames.FrameDecoder.feed``, complete messages as ``list[bytes]`` and command
-bodies as ``bytes`` -- plus control frames as tuples -- and sets ``saw_command``
+bodies as ``bytes`` -- plus control frames as ``Control`` -- and sets ``saw_command``
 when the batch holds anything that is not a message. A frame whose header is
 incomplete keeps its first octets for the next feed; once the header is
 known, the rest of the payload is collected as a list of pieces and joined
@@ -37,10 +37,19 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from struct import Struct
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ProtocolError
 from .frames import Buffer
+
+
+class Control(NamedTuple):
+    """A control frame (close, ping, pong). Its own type, not a plain tuple:
+    a plain tuple is a message (see zmtp/frames.py)."""
+
+    opcode: int
+    payload: bytes
+
 
 __all__ = [
     "CLOSE",
@@ -331,7 +340,7 @@ class ZwsDecoder:
         if key:
             payload = mask_payload(payload, key)
         if opcode != BINARY:
-            out.append((opcode, payload))
+            out.append(Control(opcode, payload))
             self.saw_command = True
             return
         self._data(payload[0], payload[1:], out)

@@ -44,7 +44,7 @@ class Rep(Router):
     def xsend(self, msg: Msg) -> bool:
         if not self.sending_reply:
             raise ZMQError(C.EFSM, "REP must receive a request before sending a reply")
-        super().xsend(self.envelope + msg)  # a vanished requester loses its reply
+        super().xsend([*self.envelope, *msg])  # a vanished requester loses its reply
         self.sending_reply = False
         self.envelope = []
         return True

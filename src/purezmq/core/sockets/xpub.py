@@ -98,7 +98,7 @@ class XPub(SocketBase):
                 frames.append((part, i != last))
         if not self.shows_subscriptions:
             return
-        out: Msg = []
+        out: list[Any] = []
         for part, more in frames:
             out.append(part)
             if not more:
