@@ -900,9 +900,9 @@ class Socket(Generic[SocketReturnType]):
             msg = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
         else:
             # core.recv's first steps, inline: one Python call fewer per message.
-            msg = core.xrecv()
-            if msg is None:
-                msg = core.recv()  # nothing waiting: core.recv waits (or raises Again)
+            got = core.xrecv()
+            # Nothing waiting: core.recv waits (or raises Again).
+            msg = core.recv() if got is None else got
         data = msg[0]
         if len(msg) == 1 and copy:  # the usual case, without _frame_out
             return data if type(data) is bytes else bytes(data)
@@ -956,8 +956,8 @@ class Socket(Generic[SocketReturnType]):
 
     def _multipart_out(self, parts: Msg, copy: bool) -> list[Any]:
         """A whole message as ``recv_multipart`` returns it (a list, converted in place)."""
-        if type(parts) is tuple:
-            parts = list(parts)  # from the decoder (core/pipe.py)
+        if not isinstance(parts, list):
+            parts = list(parts)  # a tuple from the decoder (core/pipe.py)
         if copy:
             for i, p in enumerate(parts):
                 if type(p) is not bytes:
