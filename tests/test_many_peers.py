@@ -16,6 +16,7 @@ pull-fq-*, fanout-*); tests/test_bench_demo.py runs those cases in a tiny mode.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -274,3 +275,70 @@ def test_send_paths_follow_room_inputs() -> None:
     Distributor.send_to([d], [b"q"])
     Distributor.send_to([d], [b"r"])
     assert [m[0] for m in d.outq] == [b"\x03", b"p", b"q"]
+
+
+def test_posts_set_the_wake_up_fd_once_per_look() -> None:
+    """Activations posted while the waiter has not looked again write its fd once;
+    a post after the waiter's look (``signalled`` cleared) writes again."""
+    ctx = purezmq.Context()
+    try:
+        core = ctx.socket(purezmq.PULL)._core
+        writes: list[int] = []
+
+        class Sig:
+            def set(self) -> None:
+                writes.append(1)
+
+        core.signal = Sig()  # type: ignore[assignment]
+        core.nwaiters = 1
+        for _ in range(5):
+            core.post(lambda _arg: None, None)
+        assert writes == [1]
+        core.process_commands()
+        core.signalled = False  # what _wait does before it looks at the mailbox
+        core.post(lambda _arg: None, None)
+        assert writes == [1, 1]
+        core.nwaiters = 0
+        core.signal = None
+    finally:
+        ctx.destroy(linger=0)
+
+
+def test_blocked_recv_sees_every_burst_from_many_peers() -> None:
+    """A thread asleep in recv while 20 peers deliver a burst (20 activations posted
+    at once) wakes for it, burst after burst (fails if a wake-up is skipped)."""
+    ctx = purezmq.Context()
+    try:
+        pull = ctx.socket(purezmq.PULL)
+        pull.rcvtimeo = 5000
+        pull.bind("inproc://bursts")
+        pushes = [ctx.socket(purezmq.PUSH) for _ in range(20)]
+        for p in pushes:
+            p.connect("inproc://bursts")
+        rounds = 50
+        taken = threading.Semaphore(0)
+        failed: list[BaseException] = []
+
+        def send_bursts() -> None:
+            try:
+                for i in range(rounds):
+                    time.sleep(0.002)  # the receiver is asleep in recv by now
+                    for p in pushes:
+                        p.send(b"%d" % i)
+                    if not taken.acquire(timeout=10):
+                        return
+            except BaseException as e:  # pragma: no cover - reported below
+                failed.append(e)
+
+        t = threading.Thread(target=send_bursts)
+        t.start()
+        try:
+            for i in range(rounds):
+                assert [pull.recv() for _ in pushes] == [b"%d" % i] * len(pushes)
+                taken.release()
+        finally:
+            taken.release()
+            t.join(15)
+        assert not failed
+    finally:
+        ctx.destroy(linger=0)

@@ -182,6 +182,9 @@ class SocketBase:
     type_name: str = "?"
     # Does the peer's routing id identify the pipe (ROUTER-like sockets)?
     recv_routing_id = False
+    # Skip setting ``signal`` while a set is pending (see wake)? Not for the
+    # thread-safe types: their waiters share one broadcast (core/threadsafe.py).
+    coalesce_wakes = True
     # May several threads use it at once (core/threadsafe.py)? Those are also
     # single-part only (``single_part``, a slot: the front-ends read it per send).
     thread_safe = False
@@ -198,6 +201,7 @@ class SocketBase:
         "mailbox",
         "signal",
         "nwaiters",
+        "signalled",
         "watchers",
         "blind",
         "watch_blocked",
@@ -235,6 +239,9 @@ class SocketBase:
         self.mailbox: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.signal: Signal | None = None  # created on the first wait
         self.nwaiters = 0
+        # ``signal`` was set since the waiter last looked at the mailbox: further
+        # posts need not set it again (see wake and _wait).
+        self.signalled = False
         self.watchers: tuple[Watcher, ...] = ()
         self.blind = 0  # watchers that rely on the I/O loop to read (see Watcher)
         # Callers blocked on a watcher right now (a Poller, a proxy, a green
@@ -351,10 +358,18 @@ class SocketBase:
         self.wake()
 
     def wake(self) -> None:
-        """Wake sleepers and watchers: something may have changed (any thread)."""
-        if self.nwaiters:
+        """Wake sleepers and watchers: something may have changed (any thread).
+
+        One write of the wake-up fd per look at the mailbox: the waiter clears
+        ``signalled`` before it looks (``_wait``), a poster appends before it
+        tests it, so a post the look missed always writes. A ROUTER whose
+        peers' requests arrive together was woken once per request before:
+        an eventfd write each (a syscall, and a GIL hand-over) for nothing.
+        """
+        if self.nwaiters and not self.signalled:
             sig = self.signal
             if sig is not None:
+                self.signalled = self.coalesce_wakes
                 sig.set()
         for w in self.watchers:
             w.wake()
@@ -586,7 +601,8 @@ class SocketBase:
         try:
             while True:
                 # Anything posted after our last attempt is in the mailbox
-                # (posters append before they look at nwaiters).
+                # (posters append before they look at nwaiters and signalled).
+                self.signalled = False
                 if not self.mailbox and not self.closed and not self.ctx_terminated:
                     left = None
                     if deadline is not None:

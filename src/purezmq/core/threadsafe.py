@@ -77,6 +77,7 @@ class ThreadSafeSocket(SocketBase):
     """A SocketBase whose calls take ``tslock``; see the module docstring."""
 
     thread_safe = True
+    coalesce_wakes = False
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
