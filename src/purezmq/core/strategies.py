@@ -225,12 +225,13 @@ class Distributor:
                     continue
                 if pipe.conflate:
                     q.clear()
-            if pipe.wire:
-                if wire is None:
-                    wire = wire_bytes(msg) or msg
+            if not pipe.wire:
+                q.append(msg)
+            elif wire is not None:  # the usual case first: encoded for an earlier pipe
                 q.append(wire)
             else:
-                q.append(msg)
+                wire = wire_bytes(msg) or msg
+                q.append(wire)
             if len(q) == 1:
                 peer = pipe.peer
                 if peer is not None:
