@@ -758,12 +758,12 @@ class Socket(Generic[SocketReturnType]):
             # core.send's first steps, inline: one Python call fewer per message.
             # A tuple: one allocation from a free list where a list takes two
             # (a message is either, core/pipe.py); 590 Ir less per send.
-            msg = (data,)
-            if core.xsend(msg):
+            one = (data,)
+            if core.xsend(one):
                 core.pingpong = False
                 core.replying = True
             else:
-                core.send(msg)  # at SNDHWM: core.send waits (or raises Again)
+                core.send(one)  # at SNDHWM: core.send waits (or raises Again)
         return tracker
 
     def _send_single(
