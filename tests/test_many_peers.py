@@ -305,7 +305,7 @@ def test_posts_set_the_wake_up_fd_once_per_look() -> None:
 
 
 def test_blocked_recv_sees_every_burst_from_many_peers() -> None:
-    """A thread asleep in recv while 20 peers deliver a burst (20 activations posted
+    """A thread waiting in recv while 20 peers deliver a burst (20 activations posted
     at once) wakes for it, burst after burst (fails if a wake-up is skipped)."""
     ctx = purezmq.Context()
     try:
@@ -322,7 +322,10 @@ def test_blocked_recv_sees_every_burst_from_many_peers() -> None:
         def send_bursts() -> None:
             try:
                 for i in range(rounds):
-                    time.sleep(0.002)  # the receiver is asleep in recv by now
+                    deadline = time.monotonic() + 10
+                    while not pull._core.nwaiters:  # the receiver is waiting in recv
+                        assert time.monotonic() < deadline
+                        time.sleep(0.0005)
                     for p in pushes:
                         p.send(b"%d" % i)
                     if not taken.acquire(timeout=10):

@@ -4,9 +4,10 @@ Rules this module keeps:
 
 - A pipe carries whole messages (a sequence of frames), so a multipart
   message is atomic and high-water marks count messages, as in libzmq. A
-  message is a ``list``, or a ``tuple`` where the decoder cuts a run of
-  like messages out in bulk (zmtp/frames.py): nobody changes a message
-  once it is queued, and whoever hands one out as a list converts it.
+  message is a ``list``, or a ``tuple`` where that is cheaper (a run of
+  like messages the decoder cut out in bulk, zmtp/frames.py; a one-frame
+  ``Socket.send``): nobody changes a message once it is queued, and
+  whoever hands one out as a list converts it.
 - Only the socket's own thread touches pattern state; the far end (an engine
   on the I/O loop, or the peer socket for inproc) touches only the queues and
   a few flags, and reports progress by *posting* to the socket's mailbox.

@@ -752,18 +752,18 @@ class Socket(Generic[SocketReturnType]):
             # pending for the retry, as in libzmq.
             core.send(msg, bool(flags & _NOBLOCK) if flags else False)
             sparts.clear()
-        elif flags or core.mailbox or core.off_path:
-            core.send([data], bool(flags & _NOBLOCK) if flags else False)
         else:
-            # core.send's first steps, inline: one Python call fewer per message.
             # A tuple: one allocation from a free list where a list takes two
             # (a message is either, core/pipe.py); 590 Ir less per send.
             one = (data,)
-            if core.xsend(one):
+            # core.send's first steps, inline when nothing else is due: one
+            # Python call fewer per message. core.send does the rest: flags,
+            # commands, a closed socket, or waiting at SNDHWM.
+            if flags or core.mailbox or core.off_path or not core.xsend(one):
+                core.send(one, bool(flags & _NOBLOCK) if flags else False)
+            else:
                 core.pingpong = False
                 core.replying = True
-            else:
-                core.send(one)  # at SNDHWM: core.send waits (or raises Again)
         return tracker
 
     def _send_single(

@@ -301,8 +301,8 @@ class FrameDecoder:
 
     ``feed`` returns a list whose items are, in wire order, complete
     messages (a list of frames, or a 1-tuple from a run: see _take_run) and
-    commands (``bytes``: the command body). ``saw_command`` is true when the last ``feed`` result
-    contains at least one command.
+    commands (``bytes``: the command body). ``saw_command`` is true when the
+    last ``feed`` result contains at least one command.
     """
 
     __slots__ = (
