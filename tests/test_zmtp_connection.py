@@ -564,4 +564,6 @@ def test_transforming_mechanism_round_trip() -> None:
     pump(a, b)
     assert Ping(1.0, b"c") in b.events and Pong(b"c") in a.events
     with pytest.raises(ProtocolError, match="unwrapped message frame"):
-        a.receive_data(b"\x00\x01x")
+        a.receive_data(b"\x01\x01x\x00\x01y")  # a two-frame data message
+    with pytest.raises(ProtocolError, match="malformed command"):
+        b.receive_data(b"\x00\x01x")  # a data frame that is no MESSAGE

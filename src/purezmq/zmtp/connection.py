@@ -308,10 +308,9 @@ class ZmtpConnection:
 
     def _unwrap(self, items: list[Any]) -> list[Message]:
         """Post-handshake items of a traffic-transforming mechanism."""
-        msgs: list[Message] = []
-        ap = msgs.append
         mech = self.mechanism
-        parts = self._wrapped_parts
+        bodies: list[bytes] = []
+        bap = bodies.append
         for item in items:
             if type(item) in _MESSAGE_TYPES:
                 # libzmq sends CURVE MESSAGE commands in plain data frames.
@@ -319,26 +318,33 @@ class ZmtpConnection:
                     raise ProtocolError(
                         f"unwrapped message frame on a {mech.name.decode()} connection"
                     )
-                try:
-                    flags, payload = mech.unwrap(bytes(item[0]))
-                except ProtocolError as exc:
-                    raise ProtocolError(
-                        f"unwrapped message frame on a {mech.name.decode()} connection: {exc}"
-                    ) from None
+                bap(item[0])
             else:
-                flags, payload = mech.unwrap(item)
-            if flags & COMMAND:
-                if parts:
-                    raise ProtocolError("command frame inside a multipart message")
-                self._command(payload, ap)
-                if self.finished:
-                    break
-            elif flags & MORE:
-                parts.append(payload)
-            else:
-                parts.append(payload)
-                ap(parts)
-                parts = self._wrapped_parts = []
+                bap(item)
+        msgs: list[Message] = []
+        ap = msgs.append
+        parts = self._wrapped_parts
+        i = 0
+        n = len(bodies)
+        while i < n:
+            flags, payloads = mech.unwrap_many(bodies, i)
+            i += len(flags)
+            if not parts and not any(flags):
+                msgs += zip(payloads)  # each frame a whole message (a 1-tuple)
+                continue
+            for f, payload in zip(flags, payloads, strict=True):
+                if f & COMMAND:
+                    if parts:
+                        raise ProtocolError("command frame inside a multipart message")
+                    self._command(payload, ap)
+                    if self.finished:
+                        return msgs
+                elif f & MORE:
+                    parts.append(payload)
+                else:
+                    parts.append(payload)
+                    ap(parts)
+                    parts = self._wrapped_parts = []
         return msgs
 
     def _command(self, body: bytes, ap: Callable[[Message], None]) -> None:
@@ -504,13 +510,7 @@ class ZmtpConnection:
             return
         out = self.out
         if self.mechanism.transforms_traffic:
-            wrap = self._wrap
-            for msg in msgs:
-                if not msg:
-                    raise ValueError("cannot send a message with no frames")
-                final = len(msg) - 1
-                for i, part in enumerate(msg):
-                    out.append(wrap(MORE if i < final else 0, part))
+            self._wrap_messages(msgs)
             return
         # A SUB/XSUB connection to a 3.1 peer: subscriptions become commands.
         for msg in msgs:
@@ -519,6 +519,10 @@ class ZmtpConnection:
                 self._queue_command(encode_subscribe(topic) if msg[0][0] else encode_cancel(topic))
             else:
                 out.extend(self._encode_iov((msg,), self._copy_threshold))
+
+    def _wrap_messages(self, msgs: Iterable[Sequence[Buffer]]) -> None:
+        """Messages through a traffic-transforming mechanism, framed for the wire."""
+        self.mechanism.wrap_messages(msgs, self.out)
 
     def _wrap(self, flags: int, payload: Buffer) -> Buffer:
         """One frame through a traffic-transforming mechanism, framed for the wire."""

@@ -40,6 +40,7 @@ from .errors import ProtocolError
 from .events import PeerClosed, Ping, Pong
 from .frames import Buffer
 from .mechanisms import Mechanism
+from .mechanisms.base import wrap_each
 from .tls import TlsLayer
 from .ws_frames import (
     CLOSE,
@@ -315,6 +316,10 @@ class ZwsConnection(ZmtpConnection):
         """A frame through CURVE: its MESSAGE body in a ZWS data frame (flags 0, as libzmq)."""
         body = self.mechanism.wrap_body(flags, payload)
         return self._encode_iov(([body],), 1 << 62)[0]
+
+    def _wrap_messages(self, msgs: Iterable[Sequence[Buffer]]) -> None:
+        """Each frame through ``_wrap`` (the mechanism's batch frames them for ZMTP)."""
+        wrap_each(self._wrap, msgs, self.out)
 
     def send_subscribe(self, topic: Buffer) -> None:
         """Subscribe to ``topic``: a ``\\x01`` + topic message (ZWS has no SUBSCRIBE)."""

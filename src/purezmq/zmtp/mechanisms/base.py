@@ -29,10 +29,12 @@ RFC 27 ZAP):
   and the mechanism applies libzmq's policy (``_zap_missing``).
 - After the handshake a mechanism may transform traffic. NULL and PLAIN
   do not (``transforms_traffic = False``) and the connection then skips
-  the hooks entirely. CURVE will set it and implement ``wrap`` (one frame
+  the hooks entirely. CURVE sets it and implements ``wrap`` (one frame
   to wire bytes, e.g. a MESSAGE command) and ``unwrap`` (a received
   command body back to ``(flags, payload)``, flags using the frame bits
-  MORE and COMMAND).
+  MORE and COMMAND). The connection calls their batch forms,
+  ``wrap_messages`` and ``unwrap_many``, which default to a loop over
+  them.
 
 Theory of operation: subclasses implement ``_on_start`` and
 ``_on_command`` as explicit state machines (see ``null.py``) using the
@@ -43,7 +45,7 @@ by the ``as_server`` flag given to ``start``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import ClassVar
 
 from .. import errors
@@ -57,9 +59,9 @@ from ..commands import (
 )
 from ..errors import ProtocolError
 from ..events import AuthenticationFailed, ErrorReceived, Event, ZapRequest
-from ..frames import Buffer
+from ..frames import COMMAND, MORE, Buffer
 
-__all__ = ["Mechanism"]
+__all__ = ["Mechanism", "wrap_each"]
 
 #: Checks the peer's metadata; raises ProtocolError to reject the peer.
 Validator = Callable[[Metadata], None]
@@ -198,6 +200,26 @@ class Mechanism:
         """Return ``(flags, payload)`` carried by a received command body."""
         raise NotImplementedError(f"{type(self).__name__} does not transform traffic")
 
+    def wrap_messages(self, msgs: Iterable[Sequence[Buffer]], out: list[Buffer]) -> None:
+        """Append the wire buffers carrying every frame of ``msgs`` to ``out``.
+
+        ``wrap`` frame by frame; a mechanism may do the batch in one loop (CURVE).
+        """
+        wrap_each(self.wrap, msgs, out)
+
+    def unwrap_many(self, bodies: Sequence[bytes], start: int) -> tuple[list[int], list[bytes]]:
+        """``unwrap`` the bodies from ``bodies[start]`` on, up to and including the
+        first that carries a command: their flags and payloads, in order."""
+        flags: list[int] = []
+        payloads: list[bytes] = []
+        for i in range(start, len(bodies)):
+            f, payload = self.unwrap(bodies[i])
+            flags.append(f)
+            payloads.append(payload)
+            if f & COMMAND:
+                break
+        return flags, payloads
+
     # -- subclass hooks -----------------------------------------------------
 
     def _on_start(self) -> None:
@@ -251,3 +273,16 @@ class Mechanism:
         return ProtocolError(
             f"unexpected {shown} command in {mech} handshake ({state})", errors.UNEXPECTED_COMMAND
         )
+
+
+def wrap_each(
+    wrap: Callable[[int, Buffer], Buffer], msgs: Iterable[Sequence[Buffer]], out: list[Buffer]
+) -> None:
+    """``wrap(flags, frame)`` for every frame of ``msgs`` (MORE on all but each
+    message's last), appended to ``out``."""
+    for msg in msgs:
+        if not msg:
+            raise ValueError("cannot send a message with no frames")
+        final = len(msg) - 1
+        for i, part in enumerate(msg):
+            out.append(wrap(MORE if i < final else 0, part))
