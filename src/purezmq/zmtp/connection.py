@@ -53,6 +53,7 @@ until written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from . import errors
@@ -104,6 +105,9 @@ _SUBSCRIBERS = frozenset({"SUB", "XSUB"})
 Message = Sequence[bytes]
 # What decoders hand on: messages of these types, and commands (bytes).
 _MESSAGE_TYPES = (list, tuple)
+_MESSAGE_TYPE_SET = frozenset(_MESSAGE_TYPES)
+_ONE = frozenset((1,))
+_first = itemgetter(0)
 
 
 class ZmtpConnection:
@@ -309,18 +313,22 @@ class ZmtpConnection:
     def _unwrap(self, items: list[Any]) -> list[Message]:
         """Post-handshake items of a traffic-transforming mechanism."""
         mech = self.mechanism
-        bodies: list[bytes] = []
-        bap = bodies.append
-        for item in items:
-            if type(item) in _MESSAGE_TYPES:
-                # libzmq sends CURVE MESSAGE commands in plain data frames.
-                if len(item) != 1:
-                    raise ProtocolError(
-                        f"unwrapped message frame on a {mech.name.decode()} connection"
-                    )
-                bap(item[0])
-            else:
-                bap(item)
+        bodies: list[bytes]
+        if set(map(len, items)) == _ONE and set(map(type, items)) <= _MESSAGE_TYPE_SET:
+            bodies = list(map(_first, items))  # all one-frame messages: C loops
+        else:
+            bodies = []
+            bap = bodies.append
+            for item in items:
+                if type(item) in _MESSAGE_TYPES:
+                    # libzmq sends CURVE MESSAGE commands in plain data frames.
+                    if len(item) != 1:
+                        raise ProtocolError(
+                            f"unwrapped message frame on a {mech.name.decode()} connection"
+                        )
+                    bap(item[0])
+                else:
+                    bap(item)
         msgs: list[Message] = []
         ap = msgs.append
         parts = self._wrapped_parts

@@ -131,6 +131,8 @@ _head_long = struct.Struct(">BQ8sQ").pack_into
 _head_short = struct.Struct(">BB8sQ").pack_into
 _head_bare = struct.Struct(">8sQ").pack_into
 _name_nonce = struct.Struct(">8sQ").unpack_from  # a MESSAGE body's name and short nonce
+_NO_SCRATCH: Any = _ffi.new("unsigned char[]", 0) if _ffi is not None else None
+_SCRATCH_MAX = 1 << 18  # a bigger scratch buffer is not kept between calls
 _UCHARS: Any = _ffi.typeof("unsigned char[]") if _ffi is not None else None
 _new_unzeroed: Any = (
     _ffi.new_allocator(should_clear_after_alloc=False) if _ffi is not None else None
@@ -215,7 +217,7 @@ class CurveMechanism(Mechanism):
         self._key = b""  # precomputed transient key (beforenm)
         self._tx_prefix = b""
         self._rx_prefix = b""
-        self._scratch = _new_unzeroed(_UCHARS, 8192)  # opened MESSAGE boxes (unwrap_many)
+        self._scratch = _NO_SCRATCH  # where unwrap_many opens boxes, grown on demand
         #: The client's long-term public key, once the server authenticated it.
         self.client_key = b""
         # Transient state.
@@ -475,44 +477,43 @@ class CurveMechanism(Mechanism):
         the short nonce) and its box, sealed in place."""
         if type(msgs) is not list:
             msgs = list(msgs)
+        if not all(msgs):
+            raise ValueError("cannot send a message with no frames")
+        count = sum(map(len, msgs))
+        n = self._nonce
+        if n + count > _MAX_NONCE:
+            raise ProtocolError("CURVE short nonce exhausted: reconnect")
         # Room for the longest head (25 octets), the MAC and the flags octet.
-        room = sum(map(len, msgs)) * 42 + sum(map(len, chain.from_iterable(msgs)))
+        room = count * 42 + sum(map(len, chain.from_iterable(msgs)))
         whole = _new_unzeroed(_UCHARS, room)  # only the part written is sent
         view = _ffi.buffer(whole)
-        n = self._nonce
         prefix = self._tx_prefix
         key = self._key
         seal = _lib.crypto_box_easy_afternm
-        pos = done = 0
-        try:
-            for msg in msgs:
-                more = len(msg) - 1
-                if more < 0:
-                    raise ValueError("cannot send a message with no frames")
-                for part in msg:
-                    if n >= _MAX_NONCE:
-                        raise ProtocolError("CURVE short nonce exhausted: reconnect")
-                    plain = (b"\x01" if more else last) + part
-                    more -= 1
-                    size = len(plain)
-                    body = size + 32  # the MESSAGE body: name, nonce, MAC, plaintext
-                    if not framed:
-                        _head_bare(view, pos, _MESSAGE, n)
-                        pos += 16
-                    elif body > 255:
-                        _head_long(view, pos, 2, body, _MESSAGE, n)
-                        pos += 25
-                    else:
-                        _head_short(view, pos, 0, body, _MESSAGE, n)
-                        pos += 18
-                    if seal(whole + pos, plain, size, _long_nonce(prefix, n), key):
-                        raise ProtocolError("CURVE encryption failed")
-                    pos = done = pos + size + 16
-                    n += 1
-        finally:  # the frames sealed before an error still go
-            self._nonce = n
-            if done:
-                out.append(_ffi.buffer(whole, done))
+        pos = 0
+        for msg in msgs:
+            more = len(msg) - 1
+            for part in msg:
+                plain = (b"\x01" if more else last) + part
+                more -= 1
+                size = len(plain)
+                body = size + 32  # the MESSAGE body: name, nonce, MAC, plaintext
+                if not framed:
+                    _head_bare(view, pos, _MESSAGE, n)
+                    pos += 16
+                elif body > 255:
+                    _head_long(view, pos, 2, body, _MESSAGE, n)
+                    pos += 25
+                else:
+                    _head_short(view, pos, 0, body, _MESSAGE, n)
+                    pos += 18
+                if seal(whole + pos, plain, size, _long_nonce(prefix, n), key):
+                    raise ProtocolError("CURVE encryption failed")  # libsodium: too long
+                pos += size + 16
+                n += 1
+        self._nonce = n
+        if pos:
+            out.append(_ffi.buffer(whole, pos))
 
     def unwrap_many(self, bodies: Sequence[bytes], start: int) -> tuple[list[int], list[bytes]]:
         """Open the MESSAGE bodies from ``bodies[start]`` on, up to and including
@@ -523,31 +524,27 @@ class CurveMechanism(Mechanism):
         key = self._key
         unseal = _lib.crypto_box_open_easy_afternm
         frame_flags = _FRAME_FLAGS
+        todo = bodies[start:] if start else bodies
         # Each box opens into one scratch buffer, copied out as the payload.
         scratch = self._scratch
+        need = max(map(len, todo), default=0) - 32
+        if need > len(scratch):
+            scratch = _new_unzeroed(_UCHARS, need)
+            if need <= _SCRATCH_MAX:
+                self._scratch = scratch
         view = _ffi.buffer(scratch)
-        room = len(view)
         flags: list[int] = []
         payloads: list[bytes] = []
         fap = flags.append
         pap = payloads.append
         try:
-            for i in range(start, len(bodies)):
-                body = bodies[i]
+            for body in todo:
                 size = len(body) - 32  # the plaintext: flags octet and payload
                 if size < 1:
-                    raise _bad_message(body)
+                    raise _bad_message(body, peer)
                 name, n = _name_nonce(body)
-                if name != _MESSAGE:
-                    raise _bad_message(body)
-                if n <= peer:
-                    raise ProtocolError(
-                        f"CURVE nonce not increasing ({n} after {peer}): replayed or reordered"
-                    )
-                if size > room:
-                    scratch = self._scratch = _new_unzeroed(_UCHARS, size)
-                    view = _ffi.buffer(scratch)
-                    room = size
+                if name != _MESSAGE or n <= peer:
+                    raise _bad_message(body, peer)
                 if unseal(scratch, body[16:], size + 16, _long_nonce(prefix, n), key):
                     raise ProtocolError(
                         "CURVE MESSAGE box did not open (wrong key or tampered)",
@@ -569,10 +566,14 @@ class CurveMechanism(Mechanism):
         return flags[0], payloads[0]
 
 
-def _bad_message(body: bytes) -> ProtocolError:
-    """The error for a body that is not a well-formed MESSAGE."""
+def _bad_message(body: bytes, peer: int) -> ProtocolError:
+    """The error for a body that is not a well-formed MESSAGE, or replays a nonce
+    (``peer``: the peer's last short nonce)."""
     if body[:8] != _MESSAGE:
         return ProtocolError("expected a CURVE MESSAGE command after the handshake")
-    return ProtocolError(
-        f"malformed CURVE MESSAGE: {len(body)} octets, at least 33", errors.MALFORMED_MESSAGE
-    )
+    if len(body) < _MESSAGE_MIN:
+        return ProtocolError(
+            f"malformed CURVE MESSAGE: {len(body)} octets, at least 33", errors.MALFORMED_MESSAGE
+        )
+    (n,) = _unpack_nonce(body, 8)
+    return ProtocolError(f"CURVE nonce not increasing ({n} after {peer}): replayed or reordered")
