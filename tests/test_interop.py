@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import random
 import socket
 import struct
 import threading
@@ -768,6 +769,48 @@ def test_pub_encoded_once_mixed_messages(
     for s in subs:
         got = [s.recv_multipart() for _ in sent]
         assert got == sent
+        assert_nothing_more(s)
+
+
+@pytest.mark.parametrize("we_bind", [True, False])
+def test_pub_bursts_after_idle_connections_all_arrive(
+    we_bind: bool, ours: Impl, theirs: Impl, tmp_path: Path
+) -> None:
+    """Our PUB's shortcut (Distributor.publish) appends without testing each
+    queue's kick edge: the drainers flag a queue they found empty. Each burst
+    here starts after every SUB got the last one, so every connection has gone
+    idle: a kick missed strands the burst (RCVTIMEO fails the test)."""
+    pub = ours.socket("PUB", SNDHWM=0)
+    subs = [theirs.socket("SUB", RCVHWM=0) for _ in range(3)]
+    for s in subs:
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+    if we_bind:
+        ep = bind(pub, "tcp", tmp_path)
+        for s in subs:
+            s.connect(ep)
+    else:
+        for s in subs:
+            pub.connect(bind(s, "tcp", tmp_path))
+    for s in subs:
+        sync_subscription(pub, s)
+    fence = [b"\xfffinal"]
+    pub.send_multipart(fence)
+    for s in subs:
+        while s.recv_multipart() != fence:
+            pass
+    rng = random.Random(7)
+    pending: list[bytes] = []
+    for burst in range(300):
+        for _ in range(rng.choice((1, 1, 2, 3, 17, 200))):
+            pending.append(b"%d" % len(pending))
+            pub.send(pending[-1])
+        if burst % 5 == 4:  # now and then, the next burst while this one is in flight
+            continue
+        for s in subs:
+            assert [s.recv() for _ in pending] == pending
+        pending = []
+    for s in subs:
+        assert [s.recv() for _ in pending] == pending
         assert_nothing_more(s)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+import types
 from typing import Any
 
 import pytest
@@ -275,6 +276,60 @@ def test_send_paths_follow_room_inputs() -> None:
     Distributor.send_to([d], [b"q"])
     Distributor.send_to([d], [b"r"])
     assert [m[0] for m in d.outq] == [b"\x03", b"p", b"q"]
+
+
+class _Drainer:
+    """A far end that flags the queue it empties, as StreamEngine does."""
+
+    reports_drained = True
+
+    def __init__(self, pipe: Pipe) -> None:
+        self.pipe = pipe
+        self.kicks = 0
+
+    def kick(self) -> None:
+        self.kicks += 1
+
+    def relieve(self) -> bool:
+        return False
+
+    def drain(self) -> None:
+        self.pipe.outq.clear()
+        assert not self.pipe.drainer_idle()
+
+
+def test_publish_shortcut_keeps_room_and_kicks_idle_drainers() -> None:
+    """Distributor.publish appends to a cached tuple of targets without the
+    per-pipe tests of send_to: it must still drop at SNDHWM, follow room
+    changes at once, and kick exactly the drainers that went idle."""
+    sock = types.SimpleNamespace(drained=False)
+    pipes = tuple(Pipe(sock, out_hwm=3, in_hwm=1000) for _ in range(3))
+    drainers = [_Drainer(p) for p in pipes]
+    for p, dr in zip(pipes, drainers, strict=True):
+        p.peer = dr
+    dist = Distributor()
+    for i in range(5):
+        dist.publish(pipes, [bytes([i])])
+    assert all([m[0][0] for m in p.outq] == [0, 1, 2] for p in pipes)  # full: dropped
+    assert [dr.kicks for dr in drainers] == [1, 1, 1]  # once each, when they were empty
+    drainers[1].drain()  # one drainer goes idle; the others' queues stay full
+    dist.publish(pipes, [b"x"])
+    assert list(pipes[1].outq) == [[b"x"]] and drainers[1].kicks == 2
+    assert [len(p.outq) for p in pipes] == [3, 1, 3]
+    for dr in drainers:
+        dr.drain()
+    for _ in range(3):  # room for all: the shortcut
+        dist.publish(pipes, [b"y"])
+    assert [dr.kicks for dr in drainers] == [2, 3, 2]  # each idle one kicked once
+    assert all(len(p.outq) == 3 for p in pipes)
+    pipes[0].out_hwm = 0  # unbounded from now on; the others stay full
+    dist.publish(pipes, [b"z"])
+    assert [len(p.outq) for p in pipes] == [4, 3, 3]
+    pipes[2].dead = True
+    for dr in drainers[:2]:
+        dr.drain()
+    dist.publish(pipes, [b"w"])
+    assert [len(p.outq) for p in pipes] == [1, 1, 3]
 
 
 def test_posts_set_the_wake_up_fd_once_per_look() -> None:

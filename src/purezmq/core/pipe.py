@@ -58,6 +58,9 @@ class PipePeer(Protocol):
     def kick(self) -> None:
         """``outq`` went non-empty: schedule a drain (any thread, never blocks)."""
 
+    #: Does it call ``Pipe.drainer_idle`` whenever it stops draining?
+    reports_drained: bool
+
     def read_progress(self) -> None:
         """The socket consumed from ``inq`` where the writer waits for room."""
 
@@ -114,6 +117,7 @@ class Pipe:
         "awaiting_id",
         "rid",
         "wire",
+        "drained",
     )
 
     def __init__(
@@ -153,9 +157,35 @@ class Pipe:
         # Its engine takes ZMTP wire bytes as well as messages (a plain ZMTP
         # connection of a PUB/XPUB): fan-out encodes a message once for all.
         self.wire = False
+        # Its drainer found outq empty and stopped (``drainer_idle``): the next
+        # write must kick. For writers that skip the ``len(q) == 1`` test.
+        self.drained = True
+
+    #: Bumped whenever any pipe's ``room`` or ``wire`` changes: fan-out caches
+    #: what it derives from them (Distributor.publish) until this moves.
+    changes = 0
 
     def _set_room(self) -> None:
         self.room = 0 if self._dead or self._conflate else self._out_hwm or _UNBOUNDED
+        Pipe.changes += 1
+
+    def drainer_idle(self) -> bool:
+        """The far end found ``outq`` empty and stops draining (its thread).
+
+        Flags it (``drained``, on the pipe and its socket) and looks again:
+        True if a message came meanwhile, to go on. A writer that appends
+        without the ``len(q) == 1`` test looks at the flags after appending
+        and kicks the flagged pipes (Distributor.publish): one of the two
+        always sees the other, as for ``in_active`` and ``out_active``.
+        """
+        self.drained = True
+        self.sock.drained = True
+        return bool(self.outq)
+
+    def set_wire(self, wire: bool) -> None:
+        """Its engine takes ZMTP wire bytes from now on (or no longer)."""
+        self.wire = wire
+        Pipe.changes += 1
 
     # What ``room`` is made of: setting any of these recomputes it.
     out_hwm = _room_input("_out_hwm", "Outbound queue limit in messages (0 = unbounded).")

@@ -229,6 +229,7 @@ class SocketBase:
         "io_relieve",
         "_relieve_at",
         "_direct_pipes",
+        "drained",
         "__dict__",
         "__weakref__",
     )
@@ -258,6 +259,8 @@ class SocketBase:
         # is empty: True once closed or the context ends, and for the
         # thread-safe types, whose send/recv take their lock.
         self.off_path = self.thread_safe
+        # A drainer of one of its pipes found the queue empty (Pipe.drained).
+        self.drained = False
         # Front-end state shared by shadow sockets: frames gathered with
         # SNDMORE, and the unread frames of a partly received message.
         self.sparts: list[Any] = []

@@ -19,7 +19,8 @@ as ``recv``/``send`` would, so each pipe is skipped once per activation
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from purezmq.core.pipe import Msg, Pipe
@@ -197,16 +198,97 @@ class Distributor:
     ``pipes`` is a dict used as an ordered set: O(1) attach and removal.
     """
 
-    __slots__ = ("pipes",)
+    __slots__ = (
+        "pipes",
+        "_fan_key",
+        "_fan_changes",
+        "_fan_queues",
+        "_fan_room",
+        "_fan_left",
+        "_fan_wire",
+        "_fan_sock",
+    )
 
     def __init__(self) -> None:
         self.pipes: dict[Pipe, None] = {}
+        # publish's cache, for one tuple of targets (_fan_key) as of
+        # Pipe.changes then: their queues (None: no shortcut for them), their
+        # least room, how many more messages surely fit in every queue, whether
+        # they take wire bytes, and their socket.
+        self._fan_key: Any = None
+        self._fan_changes = -1
+        self._fan_queues: list[deque[Msg]] | None = None
+        self._fan_room = 0
+        self._fan_left = 0
+        self._fan_wire = False
+        self._fan_sock: Any = None
 
     def attach(self, pipe: Pipe) -> None:
         self.pipes[pipe] = None
 
     def terminated(self, pipe: Pipe) -> None:
         self.pipes.pop(pipe, None)
+        self._fan_key = None
+
+    def publish(self, pipes: Collection[Pipe], msg: Msg) -> None:
+        """``send_to``, shortened for the usual publisher: the same tuple of
+        targets message after message (every subscriber on one prefix, trie.py).
+
+        For that tuple it keeps the targets' queues and appends the message to
+        each, testing neither room nor the kick edge per pipe: room is counted
+        down from what every queue surely has left (``_fan_left``), and the
+        drainers flag a queue they found empty (Pipe.drainer_idle), which is
+        looked at once per message. ``send_to`` runs ~30 bytecodes per pipe
+        (callgrind: a PUB to 10 pipes spent 317 of its 462 per message there).
+        """
+        if pipes is not self._fan_key or self._fan_changes != Pipe.changes:
+            if type(pipes) is not tuple:
+                self.send_to(pipes, msg)
+                return
+            self._fan_cache(pipes)
+        qs = self._fan_queues
+        if qs is None:
+            self.send_to(pipes, msg)
+            return
+        left = self._fan_left
+        if left <= 0:
+            left = self._fan_room - max(map(len, qs))
+            if left <= 0:  # one is at SNDHWM: drop for it, as send_to does
+                self._fan_left = 0
+                self.send_to(pipes, msg)
+                return
+        self._fan_left = left - 1
+        item = (wire_bytes(msg) or msg) if self._fan_wire else msg
+        for q in qs:
+            q.append(item)
+        sock = self._fan_sock
+        if sock.drained:  # after the appends: see Pipe.drainer_idle
+            sock.drained = False
+            for pipe in pipes:
+                if pipe.drained:
+                    pipe.drained = False
+                    peer = pipe.peer
+                    if peer is not None:
+                        peer.kick()
+
+    def _fan_cache(self, pipes: tuple[Pipe, ...]) -> None:
+        """What ``publish`` needs to know of ``pipes`` (one tuple of targets)."""
+        self._fan_key = pipes
+        self._fan_changes = Pipe.changes
+        self._fan_queues = None
+        wires = {p.wire for p in pipes}
+        if not pipes or len(wires) != 1:
+            return  # none, or some take wire bytes and some do not
+        if not all(p.peer is not None and p.peer.reports_drained for p in pipes):
+            return  # a drainer that does not flag an empty queue (inproc)
+        self._fan_queues = [p.outq for p in pipes]
+        self._fan_room = min(p.room for p in pipes)  # 0 for a dead or conflating one
+        self._fan_left = 0
+        self._fan_wire = wires.pop()
+        sock = self._fan_sock = pipes[0].sock
+        for p in pipes:  # who was idle before this cache is not known: kick all once
+            p.drained = True
+        sock.drained = True
 
     @staticmethod
     def send_to(pipes: Iterable[Pipe], msg: Msg) -> None:

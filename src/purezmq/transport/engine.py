@@ -134,6 +134,9 @@ def zap_status(reason: bytes) -> int:
 class StreamEngine:
     """One ZMTP connection over tcp or ipc (or ZWS over tcp: ws, wss)."""
 
+    # It calls Pipe.drainer_idle whenever it stops draining (_drain_locked).
+    reports_drained = True
+
     def __init__(
         self,
         reactor: Reactor,
@@ -670,7 +673,7 @@ class StreamEngine:
             self.close()
             return
         self.pipe = pipe
-        pipe.wire = self.sock.fans_out_wire and self.conn.takes_encoded()
+        pipe.set_wire(self.sock.fans_out_wire and self.conn.takes_encoded())
         self._event(C.EVENT_HANDSHAKE_SUCCEEDED, 0)
         opts = self.sock.options
         if self.raw:
@@ -805,7 +808,7 @@ class StreamEngine:
             return False
         q = pipe.outq
         if not q:
-            return False
+            return pipe.drainer_idle()
         n = len(q)
         if n == 1:
             batch = [q.popleft()]
@@ -825,7 +828,7 @@ class StreamEngine:
                 self.reactor.call(self._drain)
         pipe.popped()
         self._flush_locked()
-        return bool(q)
+        return bool(q) or pipe.drainer_idle()
 
     def _send_wire(self, batch: list[Any]) -> None:
         """A PUB's batch: messages it encoded once for all its connections (bytes),

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 class InprocPeer:
     """The far end of an inproc pipe, seen from the near end (a PipePeer)."""
 
+    # The peer socket reads the queue itself and never flags it idle.
+    reports_drained = False
+
     __slots__ = ("target", "farewell")
 
     def __init__(self, target: Pipe, farewell: bytes = b"") -> None:

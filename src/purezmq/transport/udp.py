@@ -193,6 +193,9 @@ def _parse_addr(frame: Any) -> tuple[str, int] | None:
 class UdpEngine:
     """One UDP socket at the far end of one pipe (loop thread, except ``kick``)."""
 
+    # Drains are its own; it never flags the queue idle (Pipe.drainer_idle).
+    reports_drained = False
+
     is_udp = True  # RADIO sends every group to it (core/sockets/radio.py)
 
     def __init__(

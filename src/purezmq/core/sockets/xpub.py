@@ -132,7 +132,7 @@ class XPub(SocketBase):
             targets = self._inverted(targets)
         if self.options.xpub_nodrop and not self.dist.all_writable(targets):
             return False
-        self.dist.send_to(targets, msg)
+        self.dist.publish(targets, msg)
         return True
 
     def xrecv(self) -> Msg | None:
