@@ -198,6 +198,22 @@ def test_curve_tampered_box_is_rejected() -> None:
         srv.receive_data(bytes(wire))
 
 
+def test_curve_batch_never_writes_past_its_buffer() -> None:
+    """The sealed batch is sized from the frames' lengths first: a frame whose
+    size changes before it is sealed (a buffer resized meanwhile; here one that
+    misreports it) is refused, not written past the end."""
+
+    class Shrinking(bytearray):
+        def __len__(self) -> int:
+            return 1
+
+    cli, srv = _ready_curve()
+    with pytest.raises(ValueError, match="changed size"):
+        cli.send_messages([[Shrinking(b"x" * 5000)]])
+    cli.send_messages([[b"after"]])
+    assert pump(cli, srv) == [[b"after"]]
+
+
 def test_curve_secret_key_not_in_repr() -> None:
     _, sec = curve_keypair_raw()
     mech = CurveMechanism(secretkey=sec)

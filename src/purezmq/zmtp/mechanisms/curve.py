@@ -497,6 +497,8 @@ class CurveMechanism(Mechanism):
                 plain = (b"\x01" if more else last) + part
                 more -= 1
                 size = len(plain)
+                if pos + size + 41 > room:  # grown since counted: a buffer changed meanwhile
+                    raise ValueError("a frame changed size while being sent")
                 body = size + 32  # the MESSAGE body: name, nonce, MAC, plaintext
                 if not framed:
                     _head_bare(view, pos, _MESSAGE, n)
