@@ -173,6 +173,26 @@ def test_maxmsgsize_small_limit_short_frames() -> None:
         dec.feed(b"\x00\x04")
 
 
+def test_one_frame_per_read_keeps_every_rule() -> None:
+    """A read holding exactly one short final frame takes a shortcut; it must
+    not skip what the general path checks: MAXMSGSIZE, a multipart message
+    in progress, a partial header or body kept from the read before."""
+    dec = FrameDecoder(maxmsgsize=3)
+    assert dec.feed(b"\x00\x03abc") == [[b"abc"]]
+    with pytest.raises(ProtocolError, match="frame of 4 bytes exceeds MAXMSGSIZE 3"):
+        dec.feed(b"\x00\x04abcd")
+    dec = FrameDecoder()
+    assert dec.feed(b"\x01\x01a") == []  # MORE: the next frame ends this message
+    assert dec.feed(b"\x00\x01b") == [[b"a", b"b"]]
+    assert dec.feed(b"\x00") == []  # half a header
+    assert dec.feed(b"\x01c") == [[b"c"]]  # looks like a frame header itself
+    assert dec.feed(b"\x00\x04d") == []  # part of a body, 3 octets to come
+    assert dec.feed(b"\x00\x01x") == [[b"d\x00\x01x"]]  # they look like a frame
+    assert dec.feed(memoryview(b"\x00\x01e")) == [[b"e"]]
+    assert encode_messages_iov([[b"f" * 255]]) == [b"\x00\xff" + b"f" * 255]
+    assert encode_messages_iov([[memoryview(b"g")]]) == [b"\x00\x01g"]
+
+
 def test_maxmsgsize_applies_per_frame() -> None:
     dec = FrameDecoder(maxmsgsize=4)
     assert dec.feed(encode_message([b"abcd", b"efgh"])) == [[b"abcd", b"efgh"]]

@@ -176,10 +176,16 @@ def encode_messages_iov(
     copied), so they must not be mutated until written. The list is never
     empty unless ``msgs`` is; it usually holds a single ``bytes``.
     """
-    if type(msgs) is list and len(msgs) >= _RUN_MIN:
-        joined = _encode_single_frames(msgs, copy_threshold)
-        if joined is not None:
-            return [joined]
+    if type(msgs) is list:
+        if len(msgs) >= _RUN_MIN:
+            joined = _encode_single_frames(msgs, copy_threshold)
+            if joined is not None:
+                return [joined]
+        elif len(msgs) == 1 and len(msgs[0]) == 1 and len(msgs[0][0]) < 256:
+            # One short single-frame message (a reply, a request): a quarter
+            # of the general loop's 77 bytecodes.
+            p = msgs[0][0]
+            return [_LAST[len(p)] + p]
     iov: list[Buffer] = []
     pieces: list[Buffer] = []
     ap = pieces.append
@@ -361,8 +367,21 @@ class FrameDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[Any]:
         """Decode ``data``; return the complete messages and commands in it."""
-        out: list[Any] = []
         self.saw_command = False
+        if (
+            type(data) is bytes
+            and len(data) > 1
+            and not data[0]
+            and data[1] + 2 == len(data)
+            and not (self._need or self._tail)
+            and self._parts is None
+            and data[1] <= self._limit
+        ):
+            # Exactly one short single-frame message, nothing pending: a
+            # request or a reply, read on its own (a third of the general
+            # path's 133 bytecodes).
+            return [[data[2:]]]
+        out: list[Any] = []
         if self._need:
             # Completing the body of a frame whose header we already have.
             if type(data) is not bytes:
