@@ -182,8 +182,8 @@ def encode_messages_iov(
             if joined is not None:
                 return [joined]
         elif len(msgs) == 1 and len(msgs[0]) == 1 and len(msgs[0][0]) < 256:
-            # One short single-frame message (a reply, a request): a quarter
-            # of the general loop's 77 bytecodes.
+            # One short single-frame message (a reply, a request): 57
+            # bytecodes where the general loop takes 77.
             p = msgs[0][0]
             return [_LAST[len(p)] + p]
     iov: list[Buffer] = []
@@ -378,8 +378,8 @@ class FrameDecoder:
             and data[1] <= self._limit
         ):
             # Exactly one short single-frame message, nothing pending: a
-            # request or a reply, read on its own (a third of the general
-            # path's 133 bytecodes).
+            # request or a reply, read on its own (56 bytecodes where the
+            # general path takes 133).
             return [[data[2:]]]
         out: list[Any] = []
         if self._need:
