@@ -299,7 +299,7 @@ class Distributor:
         wires = {p.wire for p in pipes}
         if not pipes or len(wires) != 1:
             return  # none, or some take wire bytes and some do not
-        if not all(p.peer is not None and p.peer.reports_drained for p in pipes):
+        if not all(getattr(p.peer, "reports_drained", False) for p in pipes):
             return  # a drainer that does not flag an empty queue (inproc)
         self._fan_queues = [p.outq for p in pipes]
         self._fan_room = min(p.room for p in pipes)  # 0 for a dead or conflating one
