@@ -126,9 +126,13 @@ def _out_parts(
 ) -> tuple[list[Any], MessageTracker | None]:
     """The parts of a multipart send, and the last part's tracker (as pyzmq returns)."""
     if copy and not track:
-        return [
-            p if type(p) is bytes else _as_buffer(p, True, i) for i, p in enumerate(msg_parts)
-        ], None
+        parts = list(msg_parts)
+        for p in parts:
+            if type(p) is not bytes:
+                return [
+                    p if type(p) is bytes else _as_buffer(p, True, i) for i, p in enumerate(parts)
+                ], None
+        return parts, None  # all bytes, the usual case: no conversion
     parts = []
     tracker = None
     for i, p in enumerate(msg_parts):
@@ -830,8 +834,12 @@ class Socket(Generic[SocketReturnType]):
         if sparts:
             core.send([*sparts, *parts], bool(flags & _NOBLOCK))
             sparts.clear()  # only once sent (kept for a retry after Again)
-        else:
+        elif flags or core.mailbox or core.off_path or not core.xsend(parts):
+            # core.send's first steps are inline above, as in send().
             core.send(parts, bool(flags & _NOBLOCK))
+        else:
+            core.pingpong = False
+            core.replying = True
         return tracker
 
     def send_string(
@@ -961,9 +969,10 @@ class Socket(Generic[SocketReturnType]):
         if not isinstance(parts, list):
             parts = list(parts)  # a tuple from the decoder (core/pipe.py)
         if copy:
-            for i, p in enumerate(parts):
-                if type(p) is not bytes:
-                    parts[i] = bytes(p)
+            for p in parts:
+                if type(p) is not bytes:  # rare: convert them all
+                    parts[:] = [q if type(q) is bytes else bytes(q) for q in parts]
+                    break
             return parts
         last = len(parts) - 1
         frames = [self._frame(p, i < last) for i, p in enumerate(parts)]
