@@ -138,7 +138,10 @@ _new_unzeroed: Any = (
     _ffi.new_allocator(should_clear_after_alloc=False) if _ffi is not None else None
 )
 
-_INSTALL_HINT = "the CURVE security mechanism needs PyNaCl (libsodium): pip install purezmq[curve]"
+_INSTALL_HINT = (
+    "the CURVE security mechanism needs PyNaCl >= 1.5 (libsodium, and its cffi module"
+    " nacl._sodium): pip install purezmq[curve]"
+)
 
 
 def _require_nacl() -> Any:
