@@ -732,14 +732,11 @@ def test_xsub_keeps_subscriptions_made_before_any_pipe(
 # -- fan-out encodes once (Pipe.wire) ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("we_bind", [True, False])
-def test_pub_encoded_once_mixed_messages(
+def _pub_and_quiet_subs(
     we_bind: bool, ours: Impl, theirs: Impl, tmp_path: Path
-) -> None:
-    """Our PUB encodes small messages once for all its plain connections; big and
-    multipart ones, and those queued before a connection's handshake, go the
-    usual way. Three libzmq SUBs get every message, whole and in order,
-    whatever the mix."""
+) -> tuple[Any, list[Any]]:
+    """Our PUB (SNDHWM 0) and three libzmq SUBs on everything over tcp, every
+    subscription in force and every SUB's queue empty (probes and a fence drained)."""
     pub = ours.socket("PUB", SNDHWM=0)
     subs = [theirs.socket("SUB", RCVHWM=0) for _ in range(3)]
     for s in subs:
@@ -755,9 +752,21 @@ def test_pub_encoded_once_mixed_messages(
         sync_subscription(pub, s)
     fence = [b"\xfffinal"]
     pub.send_multipart(fence)
-    for s in subs:  # the others' probes and fences
+    for s in subs:  # the others' probes, then the fence
         while s.recv_multipart() != fence:
             pass
+    return pub, subs
+
+
+@pytest.mark.parametrize("we_bind", [True, False])
+def test_pub_encoded_once_mixed_messages(
+    we_bind: bool, ours: Impl, theirs: Impl, tmp_path: Path
+) -> None:
+    """Our PUB encodes small messages once for all its plain connections; big and
+    multipart ones, and those queued before a connection's handshake, go the
+    usual way. Three libzmq SUBs get every message, whole and in order,
+    whatever the mix."""
+    pub, subs = _pub_and_quiet_subs(we_bind, ours, theirs, tmp_path)
     sizes = [0, 1, 64, 255, 256, 1000, 8192, 8193, 70000]
     sent = []
     for i in range(600):
@@ -780,24 +789,7 @@ def test_pub_bursts_after_idle_connections_all_arrive(
     queue's kick edge: the drainers flag a queue they found empty. Each burst
     here starts after every SUB got the last one, so every connection has gone
     idle: a kick missed strands the burst (RCVTIMEO fails the test)."""
-    pub = ours.socket("PUB", SNDHWM=0)
-    subs = [theirs.socket("SUB", RCVHWM=0) for _ in range(3)]
-    for s in subs:
-        s.setsockopt(zmq.SUBSCRIBE, b"")
-    if we_bind:
-        ep = bind(pub, "tcp", tmp_path)
-        for s in subs:
-            s.connect(ep)
-    else:
-        for s in subs:
-            pub.connect(bind(s, "tcp", tmp_path))
-    for s in subs:
-        sync_subscription(pub, s)
-    fence = [b"\xfffinal"]
-    pub.send_multipart(fence)
-    for s in subs:
-        while s.recv_multipart() != fence:
-            pass
+    pub, subs = _pub_and_quiet_subs(we_bind, ours, theirs, tmp_path)
     rng = random.Random(7)
     pending: list[bytes] = []
     for burst in range(300):

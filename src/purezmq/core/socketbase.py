@@ -413,9 +413,10 @@ class SocketBase:
     def send(self, msg: Msg, nonblock: bool = False, timeout: int | None = None) -> None:
         """Send a whole multipart message, waiting (up to SNDTIMEO) at HWM.
 
-        sugar Socket.send does the first steps itself when ``off_path`` is
-        False and the mailbox empty (xsend, then ``pingpong``/``replying``), and
-        calls this only if xsend refused: keep the two in step."""
+        sugar Socket.send and send_multipart do the first steps themselves when
+        ``off_path`` is False and the mailbox empty (xsend, then
+        ``pingpong``/``replying``), and call this only if xsend refused: keep
+        the three in step."""
         if self.mailbox:
             self.process_commands()
         if self.closed or self.ctx_terminated:

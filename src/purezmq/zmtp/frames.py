@@ -176,16 +176,10 @@ def encode_messages_iov(
     copied), so they must not be mutated until written. The list is never
     empty unless ``msgs`` is; it usually holds a single ``bytes``.
     """
-    if type(msgs) is list:
-        if len(msgs) >= _RUN_MIN:
-            joined = _encode_single_frames(msgs, copy_threshold)
-            if joined is not None:
-                return [joined]
-        elif len(msgs) == 1 and len(msgs[0]) == 1 and len(msgs[0][0]) < 256:
-            # One short single-frame message (a reply, a request): 57
-            # bytecodes where the general loop takes 77.
-            p = msgs[0][0]
-            return [_LAST[len(p)] + p]
+    if type(msgs) is list and len(msgs) >= _RUN_MIN:
+        joined = _encode_single_frames(msgs, copy_threshold)
+        if joined is not None:
+            return [joined]
     iov: list[Buffer] = []
     pieces: list[Buffer] = []
     ap = pieces.append
