@@ -57,7 +57,7 @@ from purezmq.zmtp import (
     ZapRequest,
     ZmtpConnection,
 )
-from purezmq.zmtp.frames import wire_message
+from purezmq.zmtp.frames import wire_bytes, wire_message
 from purezmq.zmtp.raw import RawConnection
 
 if TYPE_CHECKING:
@@ -210,6 +210,11 @@ class StreamEngine:
         self.failed: str | None = None  # a write error seen off the loop thread
         self._reader = self._on_readable
         self.handshaken = False
+        # A lone queued message may go out as wire bytes (_drain_here): a plain
+        # ZMTP connection (no mechanism transforming traffic, no ws framing) of
+        # a socket that queues messages (not a PUB's wire bytes, not a SUB's
+        # subscriptions, not STREAM's raw data). Set by the handshake.
+        self.lone = False
         # A protocol error, or ERROR from the peer: a retry would fail the same way, so
         # the connecter stops, as libzmq's session ends (session_base.cpp engine_error).
         self.fatal = False
@@ -674,6 +679,9 @@ class StreamEngine:
             return
         self.pipe = pipe
         pipe.set_wire(self.sock.fans_out_wire and self.conn.takes_encoded())
+        self.lone = not (self.raw or self.sub_commands or self.sock.fans_out_wire) and (
+            self.conn.takes_encoded()
+        )
         self._event(C.EVENT_HANDSHAKE_SUCCEEDED, 0)
         opts = self.sock.options
         if self.raw:
@@ -774,7 +782,12 @@ class StreamEngine:
     def _drain_here(self) -> bool:
         """Write queued messages in the calling thread, if the connection is ready
         and no other thread is writing it; the loop finishes what is left.
-        False if it did not write."""
+        False if it did not write.
+
+        A lone message (a reply, a request: what kick writes here most) on a
+        plain connection with nothing else pending goes out as its wire bytes
+        (``frames.wire_bytes``) without the batch machinery of _drain_locked:
+        ~40 bytecodes instead of ~200 (the same steps, for one message)."""
         if (
             not self.handshaken
             or self.write_blocked
@@ -783,7 +796,22 @@ class StreamEngine:
         ):
             return False
         try:
-            more = self._drain_locked()
+            pipe = self.pipe  # set whenever lone is (kick may come before: engine_ready)
+            if (
+                self.lone
+                and len(q := pipe.outq) == 1  # type: ignore[union-attr]
+                and not self.conn.out
+                and self.outbuf is None
+                and not (self.failed or self.shut_wr)
+                and (data := wire_bytes(q[0])) is not None
+            ):
+                q.popleft()
+                if not pipe.out_active:  # type: ignore[union-attr]
+                    pipe.popped()  # type: ignore[union-attr]
+                self._write_locked([data])
+                more = bool(q) or pipe.drainer_idle()  # type: ignore[union-attr]
+            else:
+                more = self._drain_locked()
         finally:
             self.wlock.release()
         if more or self.write_blocked or self.failed:
