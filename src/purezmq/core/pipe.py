@@ -118,6 +118,7 @@ class Pipe:
         "rid",
         "wire",
         "drained",
+        "queued",
     )
 
     def __init__(
@@ -160,6 +161,7 @@ class Pipe:
         # Its drainer found outq empty and stopped (``drainer_idle``): the next
         # write must kick. For writers that skip the ``len(q) == 1`` test.
         self.drained = True
+        self.queued = False  # in its FairQueue's ``ready`` (core/strategies.py)
 
     #: Bumped whenever any pipe's ``room`` or ``wire`` changes: fan-out caches
     #: what it derives from them (Distributor.publish) until this moves.
@@ -221,7 +223,7 @@ class Pipe:
     def write(self, msg: Msg) -> None:
         """Queue ``msg`` (the caller checked ``writable``) and kick on the edge."""
         q = self.outq
-        if self.conflate:
+        if self._conflate:
             q.clear()
         q.append(msg)
         if len(q) == 1:
@@ -276,7 +278,7 @@ class Pipe:
     def push(self, msgs: Sequence[Msg]) -> bool:
         """Append received messages; True when the reader must pause (RCVHWM)."""
         q = self.inq
-        if self.conflate:
+        if self._conflate:
             q.clear()
             q.append(msgs[-1])
         else:
@@ -284,7 +286,7 @@ class Pipe:
         if not self.in_active and not self.in_posted:
             self.in_posted = True
             self.sock.post_read_activated(self)
-        hwm = self.in_hwm
+        hwm = self._in_hwm
         if hwm and len(q) >= hwm:
             self.reading_paused = True
             if len(q) > self.in_lwm:

@@ -385,7 +385,8 @@ class SocketBase:
             fn(arg)
 
     def post_read_activated(self, pipe: Pipe) -> None:
-        self.post(self._read_activated, pipe)
+        self.mailbox.append((self._read_activated, pipe))  # post(), one call shorter
+        self.wake()
 
     def post_write_activated(self, pipe: Pipe) -> None:
         self.post(self._write_activated, pipe)

@@ -7,13 +7,14 @@
 - ``Distributor`` (dist): send one message to many pipes (PUB fan-out); a full
   pipe drops the message (or, with ``XPUB_NODROP``, the send waits).
 
-All methods run with the owning socket's lock held. The active pipes are kept
-at the front of ``self.pipes`` (indices ``< self.active``) as libzmq does, and
-each pipe's position is kept in ``self.where``, so attaching, activating,
-deactivating and removing a pipe are O(1) swaps, and sending or receiving one
-message costs the same with 5 peers or 5000. ``has_in``/``has_out`` look
-from ``current`` and deactivate the pipes they find empty/full on the way,
-as ``recv``/``send`` would, so each pipe is skipped once per activation
+All methods run with the owning socket's lock held, and sending or
+receiving one message costs the same with 5 peers or 5000. lb keeps its
+writable pipes at the front of ``self.pipes`` (indices ``< self.active``) as
+libzmq does, each pipe's position in ``self.where``, so attaching,
+activating, deactivating and removing a pipe are O(1) swaps. fq keeps its
+readable pipes in turn order in a deque (``FairQueue.ready``). ``has_in``/
+``has_out`` deactivate the pipes they find empty/full on the way, as
+``recv``/``send`` would, so each pipe is skipped once per activation
 (amortized O(1)), never rescanned.
 """
 
@@ -142,24 +143,45 @@ class LoadBalancer(_ActiveSet):
         self.remove(pipe)
 
 
-class FairQueue(_ActiveSet):
+class FairQueue:
     """Round-robin receiver over readable pipes; keeps dead pipes until drained.
 
-    ``recv`` is the receive hot path, so it reads the pipe's queue inline;
-    ``last`` is the pipe the latest message came from (for Frame properties).
+    The pipes that may have input wait their turn in ``ready`` (a deque, each
+    pipe at most once: ``Pipe.queued``). ``recv`` reads one message from the
+    first and rotates it to the back; a pipe found empty leaves until
+    ``activated`` appends it again. Each step is O(1) whatever the number of
+    pipes, and cheaper than lb's active prefix: a ROUTER whose peers send one
+    request at a time activates and drops a pipe per message, and a swap there
+    costs two dict writes. ``recv`` is the receive hot path, so it reads the
+    pipe's queue inline; ``last`` is the pipe the latest message came from
+    (for Frame properties).
     """
 
-    __slots__ = ("last",)
+    __slots__ = ("ready", "last")
 
     def __init__(self) -> None:
-        super().__init__()
+        self.ready: deque[Pipe] = deque()
         self.last: Pipe | None = None
+
+    def attach(self, pipe: Pipe) -> None:
+        self.activated(pipe)
+
+    def activated(self, pipe: Pipe) -> None:
+        """``pipe`` may have input (attached, or re-activated by its writer)."""
+        if not pipe.queued:
+            pipe.queued = True
+            self.ready.append(pipe)
+
+    def remove(self, pipe: Pipe) -> None:
+        if pipe.queued:
+            pipe.queued = False
+            self.ready.remove(pipe)  # O(pipes), but only for a pipe ending mid-turn
 
     def recv(self) -> Msg | None:
         """Next message (its pipe in ``self.last``), or None when none waits."""
-        while self.active:
-            cur = self.current
-            pipe = self.pipes[cur]
+        ready = self.ready
+        while ready:
+            pipe = ready[0]
             q = pipe.inq
             if q:
                 msg = q.popleft()
@@ -173,34 +195,30 @@ class FairQueue(_ActiveSet):
                     w = pipe.inproc_peer
                     if w is not None and not w.out_active and not w.out_posted:
                         pipe.after_read()
-                cur += 1
-                self.current = 0 if cur >= self.active else cur
+                ready.rotate(-1)
                 self.last = pipe
                 return msg
             pipe.in_active = False
             if q:  # the writer got in between (see pipe.py)
                 pipe.in_active = True
                 continue
-            if pipe.dead:
-                self.remove(pipe)
-            else:
-                self._deactivate_current()
+            ready.popleft()  # a dead one is dropped for good: nobody activates it
+            pipe.queued = False
         return None
 
     def has_in(self) -> bool:
-        """Is a message waiting? Empty pipes are deactivated, as recv would."""
-        while self.active:
-            pipe = self.pipes[self.current]
+        """Is a message waiting? Empty pipes leave ``ready``, as recv would."""
+        ready = self.ready
+        while ready:
+            pipe = ready[0]
             if pipe.inq:
                 return True
             pipe.in_active = False
             if pipe.inq:  # the writer got in between (see pipe.py)
                 pipe.in_active = True
                 return True
-            if pipe.dead:
-                self.remove(pipe)
-            else:
-                self._deactivate_current()
+            ready.popleft()
+            pipe.queued = False
         return False
 
     def terminated(self, pipe: Pipe) -> None:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import math
 import os
 import select
 import selectors
@@ -73,7 +74,107 @@ def _watched(base: type[selectors.BaseSelector]) -> type[selectors.BaseSelector]
                 self.waiting = False
                 self.rounds += 1
 
+    if issubclass(base, getattr(selectors, "EpollSelector", ())):
+
+        class WatchedEpoll(WatchedSelector):
+            """The epoll selector's select, fused with the counting: one round
+            costs ~15 bytecodes per ready fd instead of ~50 (the usual I/O
+            thread runs one per request when many peers each send one)."""
+
+            def select(self, timeout: float | None = None) -> list[Any]:
+                if timeout is None:
+                    timeout = -1
+                elif timeout <= 0:
+                    timeout = 0
+                else:  # epoll has a resolution of 1 ms: wait at least timeout
+                    timeout = math.ceil(timeout * 1e3) * 1e-3
+                self.waiting = True
+                try:
+                    fd_events = self._selector.poll(timeout, max(len(self._fd_to_key), 1))
+                except InterruptedError:
+                    fd_events = []
+                finally:
+                    self.waiting = False
+                    self.rounds += 1
+                get = self._fd_to_key.get
+                masks = _EPOLL_MASKS
+                ready = []
+                for fd, ev in fd_events:
+                    key = get(fd)
+                    if key is not None:
+                        m = masks.get(ev)
+                        if m is None:
+                            m = masks[ev] = (
+                                selectors.EVENT_WRITE if ev & ~select.EPOLLIN else 0
+                            ) | (selectors.EVENT_READ if ev & ~select.EPOLLOUT else 0)
+                        ready.append((key, m & key.events))
+                return ready
+
+        probe = base()
+        try:  # the internals it uses, as of CPython 3.10-3.13
+            if hasattr(probe, "_fd_to_key") and hasattr(probe, "_selector"):
+                return WatchedEpoll
+        finally:
+            probe.close()
     return WatchedSelector
+
+
+# epoll's event masks -> selectors' EVENT_READ/EVENT_WRITE, as EpollSelector maps them.
+_EPOLL_MASKS: dict[int, int] = {}
+
+
+class _IOLoop(asyncio.SelectorEventLoop):
+    """asyncio's selector loop, running each I/O callback as its event is read.
+
+    Stock asyncio queues the handle of every ready fd (``_add_callback``) and
+    runs the queue after the select round: ~30 bytecodes per event, paid once
+    per request by a ROUTER whose peers each send one. Here the handle runs at
+    once, in event order. So the callbacks queued before the round (call_soon)
+    run after that round's I/O callbacks instead of before them, and those
+    the I/O callbacks queue run in the same round: nothing here depends on
+    either order (a post from another thread lands on either side of any read).
+    asyncio's debug mode keeps the stock path (its slow-callback report).
+    """
+
+    def _process_events(self, event_list: list[Any]) -> None:
+        if self._debug:  # type: ignore[attr-defined]
+            super()._process_events(event_list)  # type: ignore[misc]
+            return
+        for key, mask in event_list:
+            reader, writer = key.data
+            if mask & _EVENT_READ and reader is not None:
+                if not reader._cancelled:
+                    reader._run()
+                else:
+                    self._drop_cancelled(key.fileobj, reader, 0)
+            if mask & _EVENT_WRITE and writer is not None:
+                if not writer._cancelled:
+                    writer._run()
+                else:
+                    self._drop_cancelled(key.fileobj, writer, 1)
+
+    def _drop_cancelled(self, fileobj: Any, handle: Any, which: int) -> None:
+        """A cancelled handle still registered: remove it, as stock asyncio does --
+        unless an earlier callback of this round already replaced it."""
+        try:
+            current = self._selector.get_key(fileobj).data[which]  # type: ignore[attr-defined]
+        except (KeyError, ValueError):
+            return
+        if current is handle:
+            if which:
+                self._remove_writer(fileobj)  # type: ignore[attr-defined]
+            else:
+                self._remove_reader(fileobj)  # type: ignore[attr-defined]
+
+
+_EVENT_READ = selectors.EVENT_READ
+_EVENT_WRITE = selectors.EVENT_WRITE
+# The stock loop where asyncio's internals differ from those _IOLoop relies on.
+if not all(
+    hasattr(asyncio.selector_events.BaseSelectorEventLoop, name)
+    for name in ("_process_events", "_remove_reader", "_remove_writer")
+) or not hasattr(asyncio.Handle, "_run"):
+    _IOLoop = asyncio.SelectorEventLoop  # type: ignore[misc, assignment]
 
 
 class Reactor:
@@ -250,7 +351,7 @@ class IOThread(Reactor):
             self._start_unpatched(name)
             return
         self.selector = _watched(selectors.DefaultSelector)()
-        self.loop = asyncio.SelectorEventLoop(self.selector)
+        self.loop = _IOLoop(self.selector)
         self._ready = threading.Event()
         self._set_ready = self._ready.set
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -274,7 +375,7 @@ class IOThread(Reactor):
         selector = self.selector = _watched(monkey.get_original("selectors", "DefaultSelector"))()
         self._sleep = monkey.get_original("time", "sleep")
         self._select = monkey.get_original("select", "select")
-        self.loop = asyncio.SelectorEventLoop(selector)
+        self.loop = _IOLoop(selector)
         ready = monkey.get_original("_thread", "allocate_lock")()
         ready.acquire()
         self._set_ready = ready.release

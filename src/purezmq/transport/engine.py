@@ -335,10 +335,6 @@ class StreamEngine:
 
     # -- reading ------------------------------------------------------------------------
 
-    def _read_locked(self) -> None:
-        with self.rlock:
-            self._read()
-
     def _on_readable(self) -> None:
         """Read callback on the I/O thread, which may share reading with the app thread."""
         if self.app_waiting and not self.app_stale:
@@ -352,7 +348,8 @@ class StreamEngine:
             return
         # ``rlock`` keeps the bytes in order with an application thread that
         # reads too (read_direct): whoever holds it reads, decodes and pushes.
-        self._read_locked()
+        with self.rlock:
+            self._read()
 
     def _recv(self) -> bytes:
         """One recv of what the kernel has (raises as socket.recv does)."""
@@ -398,7 +395,9 @@ class StreamEngine:
                 if pipe.push(msgs):
                     self.loop.remove_reader(self.fd)
                     self.reading = False
-        self._after_write()
+        # _after_write's cases, tested here first: most reads leave none of them.
+        if self.failed or self.write_blocked or (self.pipe is not None and self.pipe.outq):
+            self._after_write()
 
     def read_progress(self) -> None:
         """The application read enough to resume (any thread)."""

@@ -23,6 +23,8 @@ class Dealer(SocketBase):
             self.xsend = self.lb.send  # type: ignore[method-assign,assignment]
         if type(self).xrecv is Dealer.xrecv:
             self.xrecv = self.fq.recv  # type: ignore[method-assign]
+        if type(self).xread_activated is Dealer.xread_activated:
+            self.xread_activated = self.fq.activated  # type: ignore[method-assign]
 
     def xattach_pipe(self, pipe: Pipe) -> None:
         if self.options.probe_router and pipe.writable():

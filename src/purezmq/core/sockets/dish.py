@@ -115,7 +115,7 @@ class Dish(ThreadSafeSocket):
                 return GroupMsg(msg[1], group)
 
     def xhas_in(self) -> bool:
-        for pipe in self.fq.pipes[: self.fq.active]:
+        for pipe in self.fq.ready:  # (pipe.read leaves ready as it is)
             q = pipe.inq
             while q and (len(q[0]) != 2 or bytes(q[0][0]) not in self.groups):
                 pipe.read()

@@ -17,8 +17,11 @@ class Pull(SocketBase):
     def __init__(self, *args: object, **kw: object) -> None:
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.fq = FairQueue()
-        if type(self).xrecv is Pull.xrecv:  # the hot path one call shorter (not overridden)
+        # The hot paths one call shorter, where a subclass does not override them.
+        if type(self).xrecv is Pull.xrecv:
             self.xrecv = self.fq.recv  # type: ignore[method-assign]
+        if type(self).xread_activated is Pull.xread_activated:
+            self.xread_activated = self.fq.activated  # type: ignore[method-assign]
 
     def xattach_pipe(self, pipe: Pipe) -> None:
         self.fq.attach(pipe)

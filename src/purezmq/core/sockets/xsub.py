@@ -114,7 +114,7 @@ class XSub(SocketBase):
     def xhas_in(self) -> bool:
         if self.filters:
             # Drop leading non-matching messages so EVENTS tells the truth.
-            for pipe in self.fq.pipes[: self.fq.active]:
+            for pipe in self.fq.ready:  # (pipe.read leaves ready as it is)
                 q = pipe.inq
                 while q and not self._match(q[0][0]):
                     pipe.read()
