@@ -817,6 +817,19 @@ class Socket(Generic[SocketReturnType]):
     ) -> MessageTracker | None:
         """Send a sequence of frames as one message (returns the last part's tracker)."""
         core = self._core
+        if not (flags or track or core.sparts or core.mailbox or core.off_path) and copy:
+            # The usual call, in short: bytes parts, nothing pending, core.send's
+            # first steps inline (as below). Anything else takes the long way.
+            # (off_path covers single_part: only thread-safe types are.)
+            parts = list(msg_parts)
+            for p in parts:
+                if type(p) is not bytes:
+                    break
+            else:
+                if parts and core.xsend(parts):
+                    core.pingpong = False
+                    core.replying = True
+                    return None
         if core.single_part:
             if len(msg_parts) != 1:
                 raise ZMQError(C.EINVAL, f"{core.type_name} sockets send single-part messages only")
@@ -956,6 +969,20 @@ class Socket(Generic[SocketReturnType]):
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive every frame of one message."""
         core = self._core
+        if not (flags or core.rparts or core.off_path) and copy:
+            # The usual call, in short: core.recv's first steps inline, a list
+            # of bytes out as it comes. Anything else takes the long way.
+            if core.mailbox:
+                core.process_commands()
+            if not core.off_path:  # (a command may have closed the socket)
+                msg = core.xrecv()
+                if msg is not None:
+                    if type(msg) is not list:
+                        msg = list(msg)  # a tuple from the decoder (core/pipe.py)
+                    for p in msg:
+                        if type(p) is not bytes:
+                            return self._multipart_out(msg, copy)
+                    return msg
         parts: Msg
         if core.rparts:
             parts = core.rparts
