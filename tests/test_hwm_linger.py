@@ -120,6 +120,27 @@ def test_push_hwm_zero_is_unbounded_inproc(ctx):
     assert pull.recv() == b"0"
 
 
+def test_queue_deeper_than_a_drain_goes_out_in_batches(ctx, monkeypatch):
+    """A queue many drains deep (SNDHWM 0, filled while the peer was away) goes
+    out one batch per loop turn: each drain used to start the next one from
+    within itself, a recursion as deep as the queue (RecursionError on the I/O
+    thread, the rest stuck) whenever the kernel took every batch at once."""
+    from purezmq.transport import engine
+
+    monkeypatch.setattr(engine, "DRAIN_MSGS", 8)
+    port = held_port()
+    push = mk(ctx, zmq.PUSH, sndhwm=0)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    n = 20_000  # 2500 drains, ~150 KB: the loopback kernel buffer takes it all
+    for i in range(n):
+        push.send(b"%d" % i)
+    pull = mk(ctx, zmq.PULL, rcvhwm=0)
+    pull.bind(f"tcp://127.0.0.1:{port}")
+    for i in range(n):
+        assert pull.recv() == b"%d" % i
+    assert nothing(pull, 50)
+
+
 def test_push_blocks_at_hwm_tcp_and_loses_nothing(ctx):
     push = mk(ctx, zmq.PUSH, sndhwm=5)
     pull = mk(ctx, zmq.PULL, rcvhwm=5)

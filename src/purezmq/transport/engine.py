@@ -822,10 +822,16 @@ class StreamEngine:
         self.kick_pending = False
         with self.wlock:
             more = self._drain_locked()
-        self._after_write()
-        if more and not self.write_blocked and not self.closed:
+        if self.closed:
+            return
+        if self.failed or self.write_blocked:
+            self._after_write()  # fail, or wait for writability
+        elif more:
+            # The next batch once the loop's other callbacks had their turn (not
+            # through _after_write, which drains at once: a queue refilled
+            # faster than it drains, SNDHWM above DRAIN_MSGS, recursed there).
             self.loop.call_soon(self._drain)
-        elif self.closing and not self.closed and self._flushed():
+        elif self.closing and self._flushed():
             self._close_flushed()
 
     def _drain_locked(self) -> bool:

@@ -240,7 +240,8 @@ def _encode_single_frames(msgs: list[Sequence[Buffer]], copy_threshold: int) -> 
     if sizes.count(size) != n or size >= copy_threshold:
         return None
     header = _LAST[size] if size < 256 else _pack_long(LONG, size)
-    return header + header.join(bodies)
+    bodies.insert(0, b"")  # the first header too, in the same join: no second copy
+    return header.join(bodies)
 
 
 def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -> None:
