@@ -327,7 +327,7 @@ class StreamEngine:
         t = self.timers.pop("ping", None)
         if t is not None:
             t.cancel()
-        self._resume_reading()  # EOF (or an error) in _read closes
+        self._resume_reading()  # EOF (or an error) in _on_readable closes
 
     def disconnect(self) -> None:
         """Thread-safe request to drop this connection (ROUTER_HANDOVER)."""
@@ -348,56 +348,55 @@ class StreamEngine:
             return
         # ``rlock`` keeps the bytes in order with an application thread that
         # reads too (read_direct): whoever holds it reads, decodes and pushes.
+        # (The read itself is inline: this runs once per ready fd.)
+        conn = self.conn
         with self.rlock:
-            self._read()
+            try:
+                data = self._recv()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                self._fail(f"read error: {e}")
+                return
+            if not data:
+                self._fail("closed by the peer")
+                return
+            if self.heartbeat_timeout:
+                self.last_recv = self.loop.time()
+            # The connection's output buffer is shared with writers (PONG replies,
+            # handshake commands come out of receive_data): hold the write lock.
+            with self.wlock:
+                try:
+                    msgs = conn.receive_data(data)
+                except ProtocolError as e:
+                    self._last_words()
+                    error: str | None = str(e)
+                else:
+                    error = None
+                    if conn.has_data_to_send:  # handshake replies, PONG
+                        self._flush_locked()
+            if error is not None:
+                self._protocol_error(error)
+                return
+            if conn.events:
+                self._handle_events()
+                if self.closed:
+                    return
+            if msgs:
+                pipe = self.pipe
+                if pipe is not None and not self.closing:
+                    if pipe.push(msgs):
+                        self.loop.remove_reader(self.fd)
+                        self.reading = False
+            # _after_write's cases, tested here first: most reads leave none of them.
+            if self.failed or self.write_blocked or (self.pipe is not None and self.pipe.outq):
+                self._after_write()
 
     def _recv(self) -> bytes:
         """One recv of what the kernel has (raises as socket.recv does)."""
         data = self.os_sock.recv(self.read_size)
         self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
         return data
-
-    def _read(self) -> None:
-        try:
-            data = self._recv()
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as e:
-            self._fail(f"read error: {e}")
-            return
-        if not data:
-            self._fail("closed by the peer")
-            return
-        if self.heartbeat_timeout:
-            self.last_recv = self.loop.time()
-        # The connection's output buffer is shared with writers (PONG replies,
-        # handshake commands come out of receive_data): hold the write lock.
-        with self.wlock:
-            try:
-                msgs = self.conn.receive_data(data)
-            except ProtocolError as e:
-                self._last_words()
-                error: str | None = str(e)
-            else:
-                error = None
-                if self.conn.has_data_to_send:  # handshake replies, PONG
-                    self._flush_locked()
-        if error is not None:
-            self._protocol_error(error)
-            return
-        if self.conn.events:
-            self._handle_events()
-            if self.closed:
-                return
-        if msgs:
-            pipe = self.pipe
-            if pipe is not None and not self.closing:
-                if pipe.push(msgs):
-                    self.loop.remove_reader(self.fd)
-                    self.reading = False
-        # _after_write's cases, tested here first: most reads leave none of them.
-        if self.failed or self.write_blocked or (self.pipe is not None and self.pipe.outq):
-            self._after_write()
 
     def read_progress(self) -> None:
         """The application read enough to resume (any thread)."""
