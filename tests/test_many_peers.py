@@ -410,3 +410,18 @@ def test_blocked_recv_sees_every_burst_from_many_peers() -> None:
         assert not failed
     finally:
         ctx.destroy(linger=0)
+
+
+def test_fair_queue_drops_terminated_empty_pipes_lazily() -> None:
+    """A pipe that ends while queued but empty stays in ``ready`` (removing it
+    there is O(pipes): a disconnect storm would be quadratic) until recv or
+    has_in come to it; it never delivers or comes back."""
+    fq = FairQueue()
+    pipes = [_pipe(i) for i in range(5000)]
+    for p in pipes:
+        fq.attach(p)
+    pipes[-1].inq.append([b"last"])
+    for p in pipes[:-1]:
+        fq.terminated(p)
+    assert fq.recv() == [b"last"] and fq.last is pipes[-1]
+    assert fq.recv() is None and not fq.ready and not any(p.queued for p in pipes)

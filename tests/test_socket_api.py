@@ -89,6 +89,14 @@ def test_send_multipart_sndmore_continues(pair):
     assert b.recv_multipart() == [b"a", b"b", b"c"]
 
 
+def test_send_multipart_takes_a_generator_of_mixed_parts(pair):
+    """The all-bytes shortcut lists the parts once; falling back (a buffer part)
+    must not read the used-up generator again."""
+    a, b = pair
+    a.send_multipart(p for p in [b"a", memoryview(b"b")])
+    assert b.recv_multipart() == [b"a", b"b"]
+
+
 def test_send_accepts_buffers(pair):
     a, b = pair
     a.send(bytearray(b"ba"))

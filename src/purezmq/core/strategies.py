@@ -226,8 +226,10 @@ class FairQueue:
         if pipe.inq:
             pipe.dead = True
             self.activated(pipe)
-        else:
-            self.remove(pipe)
+        # An empty one may stay in ``ready``: recv/has_in drop it when they
+        # come to it and nobody activates it again (the socket's pipes lost it).
+        # Removing it here would cost O(pipes) each: a storm of disconnects
+        # would be quadratic.
 
 
 class Distributor:

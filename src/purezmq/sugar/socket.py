@@ -830,6 +830,7 @@ class Socket(Generic[SocketReturnType]):
                     core.pingpong = False
                     core.replying = True
                     return None
+            msg_parts = parts  # a generator is used up: the long way reads the list
         if core.single_part:
             if len(msg_parts) != 1:
                 raise ZMQError(C.EINVAL, f"{core.type_name} sockets send single-part messages only")

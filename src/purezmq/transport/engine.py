@@ -798,7 +798,9 @@ class StreamEngine:
             if (
                 self.lone
                 and len(q := pipe.outq) == 1  # type: ignore[union-attr]
+                and not self.closed  # again, under the lock: close() may have won the race
                 and not self.conn.out
+                and self.conn.takes_encoded()  # not once the connection has finished
                 and self.outbuf is None
                 and not (self.failed or self.shut_wr)
                 and (data := wire_bytes(q[0])) is not None
