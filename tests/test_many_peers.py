@@ -52,11 +52,13 @@ _ops = st.lists(
 )
 
 
-def _fq_consistent(fq: FairQueue, attached: list[Pipe]) -> None:
+def _fq_consistent(fq: FairQueue, attached: list[Pipe], gone: set[Pipe]) -> None:
     ready = list(fq.ready)
     assert len(set(ready)) == len(ready)  # each pipe at most once
     assert all(p.queued for p in ready)
-    assert {p for p in attached if p.queued} == set(ready)
+    assert {p for p in attached if p.queued} == set(ready) - gone
+    # An ended pipe stays only to be drained, or dropped when reached (empty).
+    assert all(not p.inq or p.dead for p in set(ready) & gone)
 
 
 @pytest.mark.timeout(120)
@@ -66,6 +68,7 @@ def test_fair_queue_ready_stays_consistent(ops: list[tuple[str, int]]) -> None:
     fq = FairQueue()
     pipes: list[Pipe] = []
     attached: list[Pipe] = []
+    gone: set[Pipe] = set()
     for op, k in ops:
         if op == "attach":
             p = _pipe(len(pipes))
@@ -77,9 +80,10 @@ def test_fair_queue_ready_stays_consistent(ops: list[tuple[str, int]]) -> None:
             if op == "activate":
                 p.in_active = True
                 fq.activated(p)
-            elif op == "remove":
-                fq.remove(p)
+            elif op == "remove":  # its far end went away
+                fq.terminated(p)
                 attached.remove(p)
+                gone.add(p)
             elif op == "fill":
                 p.inq.append([b"m"])
                 if not p.in_active:
@@ -87,10 +91,10 @@ def test_fair_queue_ready_stays_consistent(ops: list[tuple[str, int]]) -> None:
                     fq.activated(p)
             elif op == "io":
                 msg = fq.recv()
-                assert msg is None or (msg == [b"m"] and fq.last in attached)
+                assert msg is None or (msg == [b"m"] and (fq.last in attached or fq.last.dead))
             else:
                 fq.has_in()
-        _fq_consistent(fq, attached)
+        _fq_consistent(fq, attached, gone)
         # Every attached pipe with input that is flagged active takes turns.
         for p in attached:
             if p.inq and p.in_active:

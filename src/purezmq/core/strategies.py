@@ -172,11 +172,6 @@ class FairQueue:
             pipe.queued = True
             self.ready.append(pipe)
 
-    def remove(self, pipe: Pipe) -> None:
-        if pipe.queued:
-            pipe.queued = False
-            self.ready.remove(pipe)  # O(pipes), but only for a pipe ending mid-turn
-
     def recv(self) -> Msg | None:
         """Next message (its pipe in ``self.last``), or None when none waits."""
         ready = self.ready
