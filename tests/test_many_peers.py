@@ -304,7 +304,7 @@ class _Drainer:
     def kick(self) -> None:
         self.kicks += 1
 
-    def relieve(self) -> bool:
+    def relieve(self, stale: float = 0.0) -> bool:
         return False
 
     def drain(self) -> None:

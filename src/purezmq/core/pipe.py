@@ -67,9 +67,10 @@ class PipePeer(Protocol):
     def disconnect(self) -> None:
         """Drop the connection (a refused or handed-over peer)."""
 
-    def relieve(self) -> bool:
-        """``outq`` is full: drain it in this thread if the loop that should
-        cannot run (engines; see StreamEngine.relieve). True if room was made."""
+    def relieve(self, stale: float = ...) -> bool:
+        """``outq`` is full or long: drain it in this thread if the loop that
+        should has not for ``stale`` seconds (engines; see StreamEngine.relieve).
+        True if room was made."""
 
     # Reading in the socket's own thread (tcp/ipc engines of a sync Context;
     # others answer -1 / do nothing). See transport/engine.py.

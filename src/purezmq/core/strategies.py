@@ -27,6 +27,13 @@ from typing import Any
 from purezmq.core.pipe import Msg, Pipe
 from purezmq.zmtp.frames import wire_bytes
 
+# A publisher looks at its queues every FAN_CHECK messages (publish); one
+# FAN_QUEUE long (or half full) whose drain has waited FAN_STALE (s) it writes
+# itself: the loop thread is starved of the GIL (see Distributor._relieve).
+FAN_CHECK = 256
+FAN_QUEUE = 4096
+FAN_STALE = 0.002
+
 
 class _ActiveSet:
     """Pipes with an active prefix; shared bookkeeping of lb and fq."""
@@ -240,6 +247,7 @@ class Distributor:
         "_fan_queues",
         "_fan_room",
         "_fan_left",
+        "_fan_busy",
         "_fan_wire",
         "_fan_sock",
     )
@@ -255,6 +263,7 @@ class Distributor:
         self._fan_queues: list[deque[Msg]] | None = None
         self._fan_room = 0
         self._fan_left = 0
+        self._fan_busy = FAN_QUEUE
         self._fan_wire = False
         self._fan_sock: Any = None
 
@@ -287,7 +296,10 @@ class Distributor:
             return
         left = self._fan_left
         if left <= 0:
-            left = self._fan_room - max(map(len, qs))
+            longest = max(map(len, qs))
+            if longest >= self._fan_busy:
+                longest = self._relieve(pipes, qs, self._fan_busy)
+            left = min(self._fan_room - longest, FAN_CHECK)
             if left <= 0:  # one is at SNDHWM: drop for it, as send_to does
                 self._fan_left = 0
                 self.send_to(pipes, msg)
@@ -306,6 +318,23 @@ class Distributor:
                     if peer is not None:
                         peer.kick()
 
+    @staticmethod
+    def _relieve(pipes: tuple[Pipe, ...], qs: list[deque[Msg]], busy: int) -> int:
+        """Write the long queues whose drain is stale in this thread; the
+        longest queue left.
+
+        A publishing thread holds the GIL but for CPython's forced switches
+        (every 5 ms), and the loop thread pays one such wait per syscall: its
+        drains fall ever further behind while the subscribers sit idle, and
+        the stream reaches them only once the publisher stops (PUB to 10
+        subscriber processes: a third of the machine idle). So the publisher
+        writes the backlog itself, a batch per connection (StreamEngine.relieve).
+        """
+        for pipe in pipes:
+            if len(pipe.outq) >= busy and pipe.peer is not None:
+                pipe.peer.relieve(FAN_STALE)
+        return max(map(len, qs))
+
     def _fan_cache(self, pipes: tuple[Pipe, ...]) -> None:
         """What ``publish`` needs to know of ``pipes`` (one tuple of targets)."""
         self._fan_key = pipes
@@ -319,6 +348,7 @@ class Distributor:
         self._fan_queues = [p.outq for p in pipes]
         self._fan_room = min(p.room for p in pipes)  # 0 for a dead or conflating one
         self._fan_left = 0
+        self._fan_busy = max(1, min(FAN_QUEUE, self._fan_room >> 1))
         self._fan_wire = wires.pop()
         sock = self._fan_sock = pipes[0].sock
         for p in pipes:  # who was idle before this cache is not known: kick all once

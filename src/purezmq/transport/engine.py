@@ -762,17 +762,18 @@ class StreamEngine:
             self.kick_at = now
             self.reactor.post(self._drain)
 
-    def relieve(self) -> bool:
-        """The pipe is at SNDHWM (the socket's thread): write now if the loop is starved.
+    def relieve(self, stale: float = STARVED) -> bool:
+        """The pipe is at SNDHWM, or a publisher's queue is long (the socket's
+        thread): write now if the loop is starved.
 
-        A drain posted STARVED ago and not run means the loop thread cannot get
-        the GIL: the application holds it and releases it only briefly (a
+        A drain scheduled ``stale`` ago and not run means the loop thread cannot
+        get the GIL: the application holds it and releases it only briefly (a
         syscall every millisecond or so keeps CPython's GIL waiters from asking
         for it). A PUB would then drop everything at SNDHWM while the kernel
         buffer sits empty; libzmq's I/O thread never starves. So the caller
         writes a batch itself. True if the queue has room now.
         """
-        if not self.kick_pending or _monotonic() - self.kick_at < STARVED or not self._drain_here():
+        if not self.kick_pending or _monotonic() - self.kick_at < stale or not self._drain_here():
             return False
         self.kick_at = _monotonic()
         return True
@@ -814,7 +815,9 @@ class StreamEngine:
                 more = self._drain_locked()
         finally:
             self.wlock.release()
-        if more or self.write_blocked or self.failed:
+        # More queued and a drain already scheduled (kick_pending is cleared as
+        # a drain starts): it takes the rest, no need to wake the loop.
+        if self.write_blocked or self.failed or (more and not self.kick_pending):
             self.reactor.call(self._after_write)
         return True
 
@@ -831,6 +834,9 @@ class StreamEngine:
             # The next batch once the loop's other callbacks had their turn (not
             # through _after_write, which drains at once: a queue refilled
             # faster than it drains, SNDHWM above DRAIN_MSGS, recursed there).
+            # Pending like a kick's, so that a starved loop shows (relieve).
+            self.kick_pending = True
+            self.kick_at = _monotonic()
             self.loop.call_soon(self._drain)
         elif self.closing and self._flushed():
             self._close_flushed()

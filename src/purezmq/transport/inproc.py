@@ -48,7 +48,7 @@ class InprocPeer:
             self.target.push([[self.farewell]])
         self.target.sock.post_terminated(self.target)
 
-    def relieve(self) -> bool:
+    def relieve(self, stale: float = 0.0) -> bool:
         return False  # no loop drains an inproc pipe: the reader takes from it
 
     def disconnect(self) -> None:

@@ -235,7 +235,7 @@ class UdpEngine:
     def read_progress(self) -> None:
         self.reactor.call(self._resume)
 
-    def relieve(self) -> bool:
+    def relieve(self, stale: float = 0.0) -> bool:
         return False  # datagrams: the loop's own sends; a full queue drops, as libzmq's udp engine does
 
     def disconnect(self) -> None:
