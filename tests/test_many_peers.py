@@ -429,3 +429,57 @@ def test_fair_queue_drops_terminated_empty_pipes_lazily() -> None:
         fq.terminated(p)
     assert fq.recv() == [b"last"] and fq.last is pipes[-1]
     assert fq.recv() is None and not fq.ready and not any(p.queued for p in pipes)
+
+
+def test_wake_ups_from_one_loop_round_are_sent_when_it_ends() -> None:
+    """Wake-ups the I/O loop's read callbacks cause wait for the end of that select
+    round and are then sent, none lost (a PULL fair-queuing 1000 peers was woken
+    every other read before: a syscall and a GIL hand-over each)."""
+    import socket as stdsocket
+
+    ctx = purezmq.Context()
+    a, b = stdsocket.socketpair()
+    try:
+        sock = ctx.socket(purezmq.PULL)
+        sock.bind("tcp://127.0.0.1:*")  # gives the socket its I/O loop's round
+        core = sock._core
+        assert core.io_round is not None
+        writes: list[str] = []
+
+        class Sig:
+            def set(self) -> None:
+                writes.append("set")
+
+        class Watch:
+            def wake(self) -> None:
+                writes.append("watcher")
+
+        core.signal = Sig()  # type: ignore[assignment]
+        core.nwaiters = 1
+        core.watchers = (Watch(),)  # type: ignore[assignment]
+        seen: list[list[str]] = []
+        done = threading.Event()
+        loop = ctx._reactor().loop  # type: ignore[attr-defined]
+
+        def on_read() -> None:
+            a.recv(1)
+            for _ in range(3):
+                core.signalled = False
+                core.wake()
+            seen.append(list(writes))  # nothing sent yet, inside the round
+            loop.remove_reader(a)
+            loop.call_soon(done.set)
+
+        loop.call_soon_threadsafe(loop.add_reader, a, on_read)
+        b.send(b"x")
+        assert done.wait(5)
+        assert seen == [[]]
+        assert writes.count("set") == 3 and writes.count("watcher") == 3
+        core.watchers = ()
+        core.nwaiters = 0
+        core.signal = None
+        core.wake()  # from this thread: at once (nothing to wake now)
+    finally:
+        a.close()
+        b.close()
+        ctx.destroy(linger=0)

@@ -136,22 +136,39 @@ class _IOLoop(asyncio.SelectorEventLoop):
     asyncio's debug mode keeps the stock path (its slow-callback report).
     """
 
+    # The round's deferred wake-ups (core.socketbase.WakeRound): a list while
+    # the loop thread (``ident``, set as the thread starts) runs a round's I/O
+    # callbacks. A socket woken several times in one round is woken once, at
+    # the end: its reader then finds all the round brought.
+    wakes: list[Callable[[], None]] | None = None
+    ident = 0
+
     def _process_events(self, event_list: list[Any]) -> None:
         if self._debug:  # type: ignore[attr-defined]
             super()._process_events(event_list)  # type: ignore[misc]
             return
-        for key, mask in event_list:
-            reader, writer = key.data
-            if mask & _EVENT_READ and reader is not None:
-                if not reader._cancelled:
-                    reader._run()
-                else:
-                    self._drop_cancelled(key.fileobj, reader, 0)
-            if mask & _EVENT_WRITE and writer is not None:
-                if not writer._cancelled:
-                    writer._run()
-                else:
-                    self._drop_cancelled(key.fileobj, writer, 1)
+        wakes: list[Callable[[], None]] = []
+        self.wakes = wakes
+        try:
+            for key, mask in event_list:
+                reader, writer = key.data
+                if mask & _EVENT_READ and reader is not None:
+                    if not reader._cancelled:
+                        reader._run()
+                    else:
+                        self._drop_cancelled(key.fileobj, reader, 0)
+                if mask & _EVENT_WRITE and writer is not None:
+                    if not writer._cancelled:
+                        writer._run()
+                    else:
+                        self._drop_cancelled(key.fileobj, writer, 1)
+        finally:
+            self.wakes = None
+            for wake in wakes:
+                try:
+                    wake()
+                except Exception as e:  # one failing waker must not starve the rest
+                    self.call_exception_handler({"message": "a wake-up failed", "exception": e})
 
     def _drop_cancelled(self, fileobj: Any, handle: Any, which: int) -> None:
         """A cancelled handle still registered: remove it, as stock asyncio does --
@@ -195,6 +212,10 @@ class Reactor:
 
     def relieve(self) -> None:
         """Application thread: give the loop the GIL if it is starved (IOThread)."""
+
+    def wake_round(self) -> Any:
+        """What defers the wake-ups of the loop's rounds (core.socketbase.WakeRound), or None."""
+        return None
 
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the loop soon; callable from any thread."""
@@ -358,7 +379,12 @@ class IOThread(Reactor):
         self.thread.start()
         self._ready.wait()
 
+    def wake_round(self) -> Any:
+        return self.loop if hasattr(self.loop, "wakes") else None  # not the stock loop
+
     def _run(self) -> None:
+        if hasattr(self.loop, "wakes"):
+            self.loop.ident = threading.get_ident()  # type: ignore[attr-defined]
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._set_ready)
         _RUNNING.add(self)

@@ -600,6 +600,7 @@ class Socket(Generic[SocketReturnType]):
         then check it for GIL starvation (``SocketBase.relieve_io``)."""
         reactor = self.context._reactor()
         self._core.io_relieve = reactor.relieve
+        self._core.io_round = reactor.wake_round()
         return reactor
 
     def _udp(self: _S, ep: Any, addr: str, bind: bool) -> _EndpointContext[_S]:
