@@ -364,6 +364,47 @@ def test_patch_all_in_subprocess() -> None:
     assert "done" in out.stdout
 
 
+_ROUND_SCRIPT = r"""
+import sys, time
+if sys.argv[1] == "after":
+    from gevent import monkey
+    monkey.patch_all()
+import purezmq
+from purezmq.core import socketbase
+if sys.argv[1] == "before":
+    from gevent import monkey
+    monkey.patch_all()
+ctx = purezmq.Context()
+pull = ctx.socket(purezmq.PULL)
+pull.bind("tcp://127.0.0.1:*")
+rnd = pull._core.io_round
+got = []
+ctx._io.call(lambda: got.append(socketbase.get_ident() == rnd.ident))
+t = time.monotonic()
+while not got and time.monotonic() - t < 5:
+    time.sleep(0.01)
+ctx.destroy(linger=0)
+print(got)
+"""
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_loop_round_is_recognised_whenever_gevent_patches(order: str) -> None:
+    """The I/O loop thread knows itself as SocketBase.wake does, whether purezmq
+    was imported before or after patch_all (else wake-ups caused by the loop's
+    reads go out at once instead of at the end of the round: slower, not lost)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    out = subprocess.run(
+        [sys.executable, "-c", _ROUND_SCRIPT, order],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[True]"
+
+
 def test_import_without_gevent_names_the_extra() -> None:
     script = (
         "import sys\n"

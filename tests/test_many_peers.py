@@ -15,6 +15,7 @@ pull-fq-*, fanout-*); tests/test_bench_demo.py runs those cases in a tiny mode.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import types
@@ -482,4 +483,32 @@ def test_wake_ups_from_one_loop_round_are_sent_when_it_ends() -> None:
     finally:
         a.close()
         b.close()
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_fork_mid_round_leaves_the_child_nothing_collecting() -> None:
+    """A fork that cuts a loop round short (its wake-up list still open) leaves
+    the child's copy of the loop deferring nothing: no thread there may add to a
+    list that no round will ever send."""
+    ctx = purezmq.Context()
+    try:
+        sock = ctx.socket(purezmq.PULL)
+        sock.bind("tcp://127.0.0.1:*")
+        loop = sock._core.io_round
+        assert loop is not None and loop.ident
+        r, w = os.pipe()
+        loop.wakes = []  # as the loop thread has it inside a round
+        try:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child reports through the pipe
+                os.write(w, b"ok" if loop.wakes is None and loop.ident == 0 else b"no")
+                os._exit(0)
+        finally:
+            loop.wakes = None
+        os.close(w)
+        assert os.read(r, 2) == b"ok"
+        os.close(r)
+        assert os.waitpid(pid, 0)[1] == 0
+    finally:
         ctx.destroy(linger=0)

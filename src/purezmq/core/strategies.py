@@ -297,7 +297,7 @@ class Distributor:
         left = self._fan_left
         if left <= 0:
             longest = max(map(len, qs))
-            if longest >= self._fan_busy:
+            if longest >= self._fan_busy and self._fan_room:  # (0: dead, or CONFLATE)
                 longest = self._relieve(pipes, qs, self._fan_busy)
             left = min(self._fan_room - longest, FAN_CHECK)
             if left <= 0:  # one is at SNDHWM: drop for it, as send_to does

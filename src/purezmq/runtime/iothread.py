@@ -50,6 +50,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
+from threading import get_ident
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -138,8 +139,9 @@ class _IOLoop(asyncio.SelectorEventLoop):
 
     # The round's deferred wake-ups (core.socketbase.WakeRound): a list while
     # the loop thread (``ident``, set as the thread starts) runs a round's I/O
-    # callbacks. A socket woken several times in one round is woken once, at
-    # the end: its reader then finds all the round brought.
+    # callbacks. A socket's waiter woken several times in one round gets one
+    # wake-up fd write, at the end (watchers get each of theirs then): its
+    # reader then finds all the round brought.
     wakes: list[Callable[[], None]] | None = None
     ident = 0
 
@@ -358,6 +360,21 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 
+def _after_fork_in_child() -> None:
+    """The parent's loops do not run here: a round the fork cut short must not
+    keep collecting wake-ups (a thread of the child may get the old loop
+    thread's ident)."""
+    for io in _RUNNING:
+        loop = io.loop
+        if isinstance(loop, _IOLoop):
+            loop.wakes = None
+            loop.ident = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class IOThread(Reactor):
     """A daemon thread running a private asyncio loop."""
 
@@ -384,7 +401,9 @@ class IOThread(Reactor):
 
     def _run(self) -> None:
         if hasattr(self.loop, "wakes"):
-            self.loop.ident = threading.get_ident()  # type: ignore[attr-defined]
+            # The function SocketBase.wake compares with, bound at import: under
+            # gevent, threading.get_ident patched later would give another id.
+            self.loop.ident = get_ident()  # type: ignore[attr-defined]
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._set_ready)
         _RUNNING.add(self)
