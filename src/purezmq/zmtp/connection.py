@@ -113,6 +113,36 @@ _first = itemgetter(0)
 class ZmtpConnection:
     """The ZMTP protocol state of one connection to one peer (sans-I/O)."""
 
+    __slots__ = (
+        "_copy_threshold",
+        "_decoder",
+        "_deferred",
+        "_encode_command",
+        "_encode_iov",
+        "_fast_recv",
+        "_fast_send",
+        "_greeting",
+        "_properties",
+        "_translate_subs",
+        "_version",
+        "_wrapped_parts",
+        "as_server",
+        "events",
+        "failure_code",
+        "finished",
+        "handshake_complete",
+        "maxmsgsize",
+        "mechanism",
+        "out",
+        "peer_greeting",
+        "peer_metadata",
+        "peer_routing_id",
+        "peer_socket_type",
+        "peer_version",
+        "socket_type",
+        "__weakref__",
+    )
+
     #: SUBSCRIBE/CANCEL go out as commands to a 3.1 peer (ZWS sends messages).
     _subs_as_commands = True
 
