@@ -205,7 +205,7 @@ class ZmtpConnection:
         self._version = zmtp_version
         self._copy_threshold = copy_threshold
         self._properties = encode_properties(props)
-        self._greeting = GreetingParser(self.mechanism.name)
+        self._greeting: GreetingParser | None = GreetingParser(self.mechanism.name)
         self._decoder = FrameDecoder(maxmsgsize)
         # Pending output (read it to test for some; take it with
         # buffers_to_send or data_to_send).
@@ -279,10 +279,14 @@ class ZmtpConnection:
             return []
         try:
             if self.peer_greeting is None:
-                used = self._greeting.feed(data)
-                if self._greeting.greeting is None:
+                parser = self._greeting
+                assert parser is not None  # dropped only once the greeting is in
+                used = parser.feed(data)
+                greeting = parser.greeting
+                if greeting is None:
                     return []
-                self._on_greeting(self._greeting.greeting)
+                self._greeting = None  # its buffer is not needed again (memory per peer)
+                self._on_greeting(greeting)
                 data = memoryview(data)[used:]
                 if not data:
                     return []
