@@ -16,12 +16,14 @@ missing or sshd cannot start.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -416,6 +418,31 @@ def test_paramiko_passwordless(paramiko_home: Sshd) -> None:
     assert not ssh.try_passwordless_ssh(
         paramiko_home.server, str(paramiko_home.wrong_key), paramiko=True
     )
+
+
+def test_paramiko_tunnel_leaves_no_pipe_to_the_garbage_collector(paramiko_home: Sshd) -> None:
+    """The worker's stdout carries one line (READY or ERROR): it is closed once
+    read, on success as on failure, not left open until the TunnelProcess is
+    collected (an fd per tunnel meanwhile, and a ResourceWarning then)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        t = ssh.paramiko_tunnel(
+            ssh.select_random_ports(1)[0], 1, paramiko_home.server, keyfile=str(paramiko_home.key)
+        )
+        t.kill()
+        t.join(5)
+        with pytest.raises(RuntimeError, match="failed"):
+            ssh.paramiko_tunnel(
+                ssh.select_random_ports(1)[0],
+                1,
+                paramiko_home.server,
+                keyfile=str(paramiko_home.wrong_key),
+                password="nope",
+            )
+        del t
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert not leaks
 
 
 def test_paramiko_refused_login_raises(paramiko_home: Sshd) -> None:

@@ -578,12 +578,16 @@ def paramiko_tunnel(
         line = _read_line(popen.stdout, CONNECT_TIMEOUT + 5)
     except BaseException:
         tunnel.kill()
+        tunnel.join(5)
+        popen.stdout.close()
         raise
     answer = (line or b"").decode("utf8", "replace").strip()
     if answer == "READY":
+        popen.stdout.close()  # the worker says nothing after READY (forward.py)
         return tunnel
     tunnel.kill()
     tunnel.join(5)
+    popen.stdout.close()  # after the worker ended: a reader that timed out has EOF now
     if not answer:
         raise MaxRetryExceeded(
             f"the paramiko tunnel to {server} did not start within {CONNECT_TIMEOUT} s"
