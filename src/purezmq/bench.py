@@ -348,13 +348,14 @@ class _Child:
 
     def _pump(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("@@"):
-                tag, _, payload = line[2:].partition(" ")
-                try:
-                    self.events.put((tag, json.loads(payload)))
-                except ValueError:
-                    continue
+        with self.proc.stdout:  # its only reader closes it, at the child's EOF
+            for line in self.proc.stdout:
+                if line.startswith("@@"):
+                    tag, _, payload = line[2:].partition(" ")
+                    try:
+                        self.events.put((tag, json.loads(payload)))
+                    except ValueError:
+                        continue
         self.events.put(("EXIT", {}))
 
     def expect(self, tag: str, deadline: float) -> dict[str, Any]:
