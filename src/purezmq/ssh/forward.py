@@ -119,8 +119,11 @@ def _watch_parent(stop: threading.Event) -> None:
 
 
 def _answer(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except OSError:
+        pass  # the parent reads one answer and then closes the pipe (a late ERROR)
 
 
 def main() -> int:
@@ -162,8 +165,11 @@ def run() -> None:
 
         traceback.print_exc()
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
     os._exit(code)
 
 
