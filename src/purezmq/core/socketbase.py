@@ -394,17 +394,19 @@ class SocketBase:
         two syscalls and the GIL going back and forth (34,000 wake-ups for
         300,000 messages; libzmq's reader 6,000).
         """
+        sig = self.signal if self.nwaiters and not self.signalled else None
+        watchers = self.watchers
+        if sig is None and not watchers:
+            return  # nobody to wake: the usual post while the owner is busy
         rnd = self.io_round
         later = rnd.wakes if rnd is not None and rnd.ident == get_ident() else None
-        if self.nwaiters and not self.signalled:
-            sig = self.signal
-            if sig is not None:
-                self.signalled = self.coalesce_wakes
-                if later is None:
-                    sig.set()
-                else:
-                    later.append(sig.set)
-        for w in self.watchers:
+        if sig is not None:
+            self.signalled = self.coalesce_wakes
+            if later is None:
+                sig.set()
+            else:
+                later.append(sig.set)
+        for w in watchers:
             if later is None:
                 w.wake()
             else:

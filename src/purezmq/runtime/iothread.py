@@ -365,10 +365,8 @@ def _after_fork_in_child() -> None:
     keep collecting wake-ups (a thread of the child may get the old loop
     thread's ident)."""
     for io in _RUNNING:
-        loop = io.loop
-        if isinstance(loop, _IOLoop):
-            loop.wakes = None
-            loop.ident = 0
+        io.loop.wakes = None
+        io.loop.ident = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -380,6 +378,7 @@ class IOThread(Reactor):
 
     thread: threading.Thread | _OSThread
     selector: Any  # a _watched() selector: ``rounds``, ``waiting``
+    loop: _IOLoop
 
     def __init__(self, name: str = "purezmq-io") -> None:
         super().__init__()
@@ -397,13 +396,12 @@ class IOThread(Reactor):
         self._ready.wait()
 
     def wake_round(self) -> Any:
-        return self.loop if hasattr(self.loop, "wakes") else None  # not the stock loop
+        return self.loop
 
     def _run(self) -> None:
-        if hasattr(self.loop, "wakes"):
-            # The function SocketBase.wake compares with, bound at import: under
-            # gevent, threading.get_ident patched later would give another id.
-            self.loop.ident = get_ident()  # type: ignore[attr-defined]
+        # The function SocketBase.wake compares with, bound at import: under
+        # gevent, threading.get_ident patched later would give another id.
+        self.loop.ident = get_ident()
         asyncio.set_event_loop(self.loop)
         self.loop.call_soon(self._set_ready)
         _RUNNING.add(self)
