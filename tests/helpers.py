@@ -266,3 +266,12 @@ class NodeDriver:
             self.proc.communicate(timeout=10)
         except (subprocess.TimeoutExpired, ValueError):
             pass
+
+
+def as_lists(items: Any) -> list[Any]:
+    """A decoder's output with every message as a list of frames (commands stay bytes).
+
+    The decoder hands out a single-frame message as a 1-tuple (core/pipe.py: a
+    message is a list or a tuple); the tests compare messages by their frames.
+    """
+    return [m if type(m) is bytes else list(m) for m in items]

@@ -17,6 +17,7 @@ import pytest
 from purezmq.zmtp import HandshakeComplete, Ping, Pong, ProtocolError, ZmtpConnection
 from purezmq.zmtp.frames import FrameDecoder
 from purezmq.zmtp.greeting import build_greeting
+from tests.helpers import as_lists
 
 zmq = pytest.importorskip("zmq")
 
@@ -81,7 +82,7 @@ def drive(
             continue
         if not data:
             raise ConnectionError("libzmq closed the connection")
-        received += conn.receive_data(data)
+        received += as_lists(conn.receive_data(data))
 
 
 def handshake(sock: socket.socket, conn: ZmtpConnection) -> HandshakeComplete:

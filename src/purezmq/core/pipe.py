@@ -4,8 +4,8 @@ Rules this module keeps:
 
 - A pipe carries whole messages (a sequence of frames), so a multipart
   message is atomic and high-water marks count messages, as in libzmq. A
-  message is a ``list``, or a ``tuple`` where that is cheaper (a run of
-  like messages the decoder cut out in bulk, zmtp/frames.py; a one-frame
+  message is a ``list``, or a ``tuple`` where that is cheaper (a
+  single-frame message the decoder cut out, zmtp/frames.py; a one-frame
   ``Socket.send``): nobody changes a message once it is queued, and
   whoever hands one out as a list converts it.
 - Only the socket's own thread touches pattern state; the far end (an engine

@@ -301,8 +301,11 @@ class FrameDecoder:
     """Incremental frame decoder: feed buffers, get messages and commands.
 
     ``feed`` returns a list whose items are, in wire order, complete
-    messages (a list of frames, or a 1-tuple from a run: see _take_run) and
-    commands (``bytes``: the command body). ``saw_command`` is true when the
+    messages and commands (``bytes``: the command body). A single-frame
+    message is a 1-tuple, a multipart one a list of frames: a tuple of bytes
+    is cheaper to make, and the cyclic collector untracks it at its first
+    pass, so messages waiting in a pipe are never promoted to its oldest
+    generation (whose full collections traverse every connection's objects). ``saw_command`` is true when the
     last ``feed`` result contains at least one command.
     """
 
@@ -354,7 +357,7 @@ class FrameDecoder:
             else:
                 parts.append(body)
         elif parts is None:
-            out.append([body])
+            out.append((body,))
         else:
             parts.append(body)
             out.append(parts)
@@ -375,7 +378,7 @@ class FrameDecoder:
             # Exactly one short single-frame message, nothing pending: a
             # request or a reply, read on its own (56 bytecodes where the
             # general path takes 133).
-            return [[data[2:]]]
+            return [(data[2:],)]
         out: list[Any] = []
         if self._need:
             # Completing the body of a frame whose header we already have.
@@ -431,7 +434,7 @@ class FrameDecoder:
                 if pos > n:
                     pos = start - 2
                     break
-                ap([buf[start:pos]])
+                ap((buf[start:pos],))
                 continue
             if flags < top:
                 # A short frame of a multipart message (flags 0 with no
@@ -471,7 +474,7 @@ class FrameDecoder:
                 end = start + size
                 if end > n:
                     break
-                ap([buf[start:end]])
+                ap((buf[start:end],))
                 pos = end
                 continue
             if flags & _RESERVED:
@@ -504,7 +507,7 @@ class FrameDecoder:
                 else:
                     parts.append(body)
             elif parts is None:
-                ap([body])
+                ap((body,))
             else:
                 parts.append(body)
                 ap(parts)
