@@ -8,7 +8,7 @@ Rules this module keeps:
 
 - Everything here runs on the reactor's loop, except ``kick`` and
   ``read_progress`` which any thread may call (they only schedule work).
-- Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes (``_recv``), every complete
+- Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes (``read_size``), every complete
   message in it decoded and appended to the pipe in one ``push``.
 - Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
   writes their encoding with one ``send`` (``sendmsg`` when bodies of
@@ -400,7 +400,7 @@ class StreamEngine:
         conn = self.conn
         with self.rlock:
             try:
-                data = self._recv()
+                data = self.os_sock.recv(self.read_size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -409,6 +409,7 @@ class StreamEngine:
             if not data:
                 self._fail("closed by the peer")
                 return
+            self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
             if self.heartbeat_timeout:
                 self.last_recv = self.loop.time()
             # The connection's output buffer is shared with writers (PONG replies,
@@ -439,12 +440,6 @@ class StreamEngine:
             # _after_write's cases, tested here first: most reads leave none of them.
             if self.failed or self.write_blocked or (self.pipe is not None and self.pipe.outq):
                 self._after_write()
-
-    def _recv(self) -> bytes:
-        """One recv of what the kernel has (raises as socket.recv does)."""
-        data = self.os_sock.recv(self.read_size)
-        self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
-        return data
 
     def read_progress(self) -> None:
         """The application read enough to resume (any thread)."""
@@ -510,7 +505,7 @@ class StreamEngine:
             if self.closed or not self.direct_ok or self.closing:
                 return
             try:
-                data = self._recv()
+                data = self.os_sock.recv(self.read_size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
@@ -857,7 +852,17 @@ class StreamEngine:
                 q.popleft()
                 if not pipe.out_active:  # type: ignore[union-attr]
                     pipe.popped()  # type: ignore[union-attr]
-                self._write_locked([data])
+                # _write_locked's one-buffer case, inline.
+                try:
+                    sent = self.os_sock.send(data)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                except OSError as e:
+                    self.failed = f"write error: {e}"
+                    sent = len(data)
+                if sent < len(data):
+                    self.outbuf = [memoryview(data)[sent:]] if sent else [data]
+                    self.write_blocked = True
                 more = bool(q) or pipe.drainer_idle()  # type: ignore[union-attr]
             else:
                 more = self._drain_locked()
