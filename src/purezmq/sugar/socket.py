@@ -822,16 +822,18 @@ class Socket(Generic[SocketReturnType]):
             # The usual call, in short: bytes parts, nothing pending, core.send's
             # first steps inline (as below). Anything else takes the long way.
             # (off_path covers single_part: only thread-safe types are.)
-            parts = list(msg_parts)
-            for p in parts:
+            # A tuple, as cheap as a list: a message of bytes waiting in a queue
+            # is then untracked by the cyclic collector, not promoted (frames.py).
+            first = tuple(msg_parts)
+            for p in first:
                 if type(p) is not bytes:
                     break
             else:
-                if parts and core.xsend(parts):
+                if first and core.xsend(first):
                     core.pingpong = False
                     core.replying = True
                     return None
-            msg_parts = parts  # a generator is used up: the long way reads the list
+            msg_parts = first  # a generator is used up: the long way reads the tuple
         if core.single_part:
             if len(msg_parts) != 1:
                 raise ZMQError(C.EINVAL, f"{core.type_name} sockets send single-part messages only")
