@@ -106,6 +106,7 @@ def test_bench_data_all_kinds_with_pyzmq() -> None:
 
 MANY_PEER_CASES = [
     "fanout-tcp-64",
+    "pub-100",
     "router-100",
     "router-5000",
     "push-lb-1000",
@@ -132,13 +133,20 @@ def test_bench_many_peer_cases_quick() -> None:
         kind = bench.KINDS[next(c.kind for c in cases if c.name == row["name"])]
         if kind.ref_peers:
             assert row["peers_impl"] == "zmq" and 0 < row["peers"] < 100, row
-        if row["name"] in ("router-100", "push-lb-1000", "pull-fq-1000", "fanout-tcp-64"):
+        if row["name"] in (
+            "router-100",
+            "push-lb-1000",
+            "pull-fq-1000",
+            "fanout-tcp-64",
+            "pub-100",
+        ):
             assert all(r["cpu_us"] and r["cpu_us"] > 0 for r in row["results"]), row
             assert "CPU per message" in bench.format_row(row)
         if row["unit"] == "KiB":
             assert not row["higher_is_better"]
     # The router rows name the number of peers they really had.
-    assert rows[1]["title"].startswith("ROUTER <- 20 DEALERs"), rows[1]["title"]
+    assert rows[1]["title"].startswith("PUB -> 10 SUBs"), rows[1]["title"]
+    assert rows[2]["title"].startswith("ROUTER <- 20 DEALERs"), rows[2]["title"]
 
 
 @pytest.mark.timeout(180)
@@ -158,6 +166,8 @@ def test_memory_per_peer_at_most_10_kib() -> None:
 def test_with_peers_renames_many_peer_cases() -> None:
     case = bench._with_peers(bench.select_cases(["router-1000"])[0], 250)
     assert (case.name, case.peers, case.title) == ("router-250", 250, "ROUTER <- 250 DEALERs 64 B")
+    case = bench._with_peers(bench.select_cases(["pub-100"])[0], 1000)
+    assert (case.name, case.peers, case.title) == ("pub-1000", 1000, "PUB -> 1000 SUBs 64 B")
     for name in ("thr-tcp-64", "fanout-tcp-64"):
         other = bench.select_cases([name])[0]
         assert bench._with_peers(other, 250) is other

@@ -28,10 +28,10 @@ count that makes a measurement last about ``--duration`` seconds. Every child
 has a hard timeout (and a watchdog of its own); a cell that times out or
 errors shows ``fail``, an optional module that does not import shows ``n/a``.
 
-Many peers and fan-out (``fan``, ``rtr``, ``lb``, ``fq``, ``mem``). The
+Many peers and fan-out (``fan``, ``pubn``, ``rtr``, ``lb``, ``fq``, ``mem``). The
 measured socket runs in the server child; the other side is many sockets:
 10 SUB processes for fan-out, and for the others *one* process holding all
-the peers (DEALERs, PULLs, PUSHes). The peers run pyzmq whatever is measured
+the peers (SUBs, DEALERs, PULLs, PUSHes). The peers run pyzmq whatever is measured
 (purezmq if pyzmq does not import), so both implementations face the same
 peers and the row measures the one socket: with purezmq subscribers, fan-out
 would measure ten SUBs' receive path on two cores rather than the PUB. Each child raises RLIMIT_NOFILE to its
@@ -103,6 +103,8 @@ class Kind:
     # (every client has its result), so its CPU per message covers the work
     # its I/O thread still did after the application's last send.
     server_done: bool = False
+    # One client process per peer (fan-out's SUB processes); else one holds them all.
+    peer_procs: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -114,6 +116,19 @@ KINDS: dict[str, Kind] = {
     "fan": Kind(
         "fan_pub",
         "fan_sub",
+        None,
+        "span",
+        "msg/s",
+        True,
+        ref_peers=True,
+        sync="server",
+        server_done=True,
+        peer_procs=True,
+    ),
+    # PUB over many SUBs in one process: the publisher's cost per subscriber.
+    "pubn": Kind(
+        "fan_pub",
+        "pubn_subs",
         None,
         "span",
         "msg/s",
@@ -211,6 +226,19 @@ CASES: list[Case] = [
         2000,
         peers=10,
         quick_peers=3,
+        calibrate=False,
+        repeat=2,
+    ),
+    Case(
+        "pub-100",
+        "PUB -> 100 SUBs 64 B",
+        "pubn",
+        "tcp",
+        64,
+        5000,  # messages, each delivered to every SUB
+        200,
+        peers=100,
+        quick_peers=10,
         calibrate=False,
         repeat=2,
     ),
@@ -481,7 +509,7 @@ class _Runner:
                 client_params = {**params, **ready, "role": kind.client}
                 if kind.ref_peers:
                     client_params["impl"] = peers_impl or impl
-                nclients = case.peers if kind.measured_by == "span" else 1
+                nclients = case.peers if kind.peer_procs else 1
                 clients = [_Child(client_params, self.workdir) for _ in range(nclients)]
                 children += clients
                 if kind.sync == "server":
@@ -548,7 +576,7 @@ def _with_peers(case: Case, peers: int) -> Case:
     Fan-out is left alone: its subscribers are one process each.
     """
     kind = KINDS[case.kind]
-    if kind.ref_peers and kind.measured_by != "span" and case.peers:
+    if kind.ref_peers and not kind.peer_procs and case.peers:
         name = case.name.replace(str(case.peers), str(peers))
         title = case.title.replace(str(case.peers), str(peers))
         return dataclasses.replace(case, name=name, title=title, peers=peers, quick_peers=0)
@@ -799,7 +827,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="number of peers for the many-peer cases (router-*, push-lb-*, pull-fq-*, mem-*)",
+        help="number of peers for the many-peer cases (pub-*, router-*, push-lb-*, pull-fq-*, mem-*)",
     )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="cases to run (glob patterns; see --list)"
@@ -1483,6 +1511,53 @@ def role_fan_sub(zmq: Any, p: dict[str, Any]) -> None:
     ctx.term()
 
 
+def role_pubn_subs(zmq: Any, p: dict[str, Any]) -> None:
+    """``peers`` SUBs (reference) in one process: SYNCED once each has a warm-up
+    message, then ``count`` timed ones each."""
+    n, size, count = int(p["peers"]), int(p["size"]), int(p["count"])
+    ctx = _peers_context(zmq, n)
+    poller = zmq.Poller()
+    subs = []
+    for _ in range(n):
+        s = ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.RCVHWM, 0)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.SUBSCRIBE, b"")
+        s.connect(p["endpoint"])
+        poller.register(s, zmq.POLLIN)
+        subs.append(s)
+    got = dict.fromkeys(subs, -1)  # -1: no warm-up yet
+    waiting, synced = n, False
+    again, nonblock = zmq.Again, zmq.NOBLOCK
+    while waiting:
+        ready = poller.poll(_ms(p))
+        if not ready:
+            raise RuntimeError(f"timeout with {waiting} of {n} SUBs short")
+        for s, _ev in ready:
+            while True:
+                try:
+                    msg = s.recv(nonblock)
+                except again:
+                    break
+                k = got[s]
+                if len(msg) != size:  # a warm-up
+                    if k < 0:
+                        got[s] = 0
+                        waiting -= 1
+                    continue
+                got[s] = k = k + 1
+                if k == count:
+                    waiting -= 1
+        if not synced and not waiting:
+            _emit("SYNCED", {})
+            synced, waiting = True, n
+    _emit("RESULT", {"t1": time.perf_counter()})
+    _hold()
+    for s in subs:
+        s.close()
+    ctx.term()
+
+
 def role_adr_router(zmq: Any, p: dict[str, Any]) -> None:
     """asyncio ROUTER: echo (ROUTER_MANDATORY: a full peer makes the send wait, not drop)."""
     aio = importlib.import_module(p["impl"] + ".asyncio")
@@ -1612,6 +1687,7 @@ ROLES: dict[str, Callable[[Any, dict[str, Any]], None]] = {
     "fq_pull": role_fq_pull,
     "fq_peers": role_fq_peers,
     "adr_router": role_adr_router,
+    "pubn_subs": role_pubn_subs,
     "adr_dealer": role_adr_dealer,
     "mem_router": role_mem_router,
     "mem_peers": role_mem_peers,
