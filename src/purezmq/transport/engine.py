@@ -516,6 +516,7 @@ class StreamEngine:
                 self.direct_ok = False
                 self.reactor.call(self._fail, "closed by the peer")
                 return
+            self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
             self.app_seen = now = _monotonic()
             self.app_stale = False
             if self.heartbeat_timeout:
