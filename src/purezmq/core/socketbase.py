@@ -479,22 +479,18 @@ class SocketBase:
         self.pingpong = False
         self.replying = True
 
-    def recv(self, nonblock: bool = False, timeout: int | None = None, tried: bool = False) -> Msg:
+    def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
         """Receive a whole multipart message, waiting up to RCVTIMEO.
 
         sugar Socket.recv tries xrecv itself first when ``off_path`` is False
-        and the mailbox empty, and calls this only if that found nothing
-        (``tried``: then, with the mailbox still empty, nothing can have come
-        since, as a push to a pipe xrecv found empty posts an activation)."""
+        and the mailbox empty, and calls this only if that found nothing."""
         if self.mailbox:
             self.process_commands()
-            tried = False
         if self.closed or self.ctx_terminated:
             self._check()
-        if not tried:
-            msg = self.xrecv()
-            if msg is not None:
-                return msg
+        msg = self.xrecv()
+        if msg is not None:
+            return msg
         if timeout is None:
             timeout = self.options.rcvtimeo
         if nonblock or timeout == 0:

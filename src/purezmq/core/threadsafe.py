@@ -109,8 +109,7 @@ class ThreadSafeSocket(SocketBase):
         with self.tslock:
             SocketBase.send(self, msg, nonblock, timeout)
 
-    def recv(self, nonblock: bool = False, timeout: int | None = None, tried: bool = False) -> Msg:
-        # ``tried`` is ignored: another thread may have taken or posted since.
+    def recv(self, nonblock: bool = False, timeout: int | None = None) -> Msg:
         with self.tslock:
             msg = SocketBase.recv(self, nonblock, timeout)
             self._tls.pipe = self._received_from()

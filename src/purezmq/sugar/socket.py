@@ -928,8 +928,8 @@ class Socket(Generic[SocketReturnType]):
         else:
             # core.recv's first steps, inline: one Python call fewer per message.
             got = core.xrecv()
-            # Nothing waiting: core.recv waits (or raises Again), not trying again.
-            msg = core.recv(False, None, True) if got is None else got
+            # Nothing waiting: core.recv waits (or raises Again).
+            msg = core.recv() if got is None else got
         data = msg[0]
         if len(msg) == 1 and copy:  # the usual case, without _frame_out
             return data if type(data) is bytes else bytes(data)
@@ -973,7 +973,6 @@ class Socket(Generic[SocketReturnType]):
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         """Receive every frame of one message."""
         core = self._core
-        tried = False
         if not (flags or core.rparts or core.off_path) and copy:
             # The usual call, in short: core.recv's first steps inline, a list
             # of bytes out as it comes. Anything else takes the long way.
@@ -988,13 +987,12 @@ class Socket(Generic[SocketReturnType]):
                         if type(p) is not bytes:
                             return self._multipart_out(msg, copy)
                     return msg
-                tried = True
         parts: Msg
         if core.rparts:
             parts = core.rparts
             core.rparts = []
         else:
-            parts = core.recv(bool(int(flags) & _NOBLOCK) if flags else False, None, tried)
+            parts = core.recv(bool(int(flags) & _NOBLOCK) if flags else False)
         return self._multipart_out(parts, copy)
 
     def _multipart_out(self, parts: Msg, copy: bool) -> list[Any]:
