@@ -107,36 +107,29 @@ class Kind:
     peer_procs: bool = False
 
 
+# Fan-out: a PUB's first send to its subscribers' last delivery, one SUB process each.
+_FAN = Kind(
+    "fan_pub",
+    "fan_sub",
+    None,
+    "span",
+    "msg/s",
+    True,
+    ref_peers=True,
+    sync="server",
+    server_done=True,
+    peer_procs=True,
+)
+
 KINDS: dict[str, Kind] = {
     "thr": Kind("thr_server", "thr_client", "thr_inproc", "server", "msg/s", True),
     "lat": Kind("lat_server", "lat_client", None, "client", "us", False),
     "athr": Kind("athr_server", "athr_client", None, "server", "msg/s", True, aio=True),
     "alat": Kind("alat_server", "alat_client", None, "client", "us", False, aio=True),
     # Fan-out, and many peers (their side the reference implementation).
-    "fan": Kind(
-        "fan_pub",
-        "fan_sub",
-        None,
-        "span",
-        "msg/s",
-        True,
-        ref_peers=True,
-        sync="server",
-        server_done=True,
-        peer_procs=True,
-    ),
-    # PUB over many SUBs in one process: the publisher's cost per subscriber.
-    "pubn": Kind(
-        "fan_pub",
-        "pubn_subs",
-        None,
-        "span",
-        "msg/s",
-        True,
-        ref_peers=True,
-        sync="server",
-        server_done=True,
-    ),
+    "fan": _FAN,
+    # The same PUB over many SUBs in one process: its cost per subscriber.
+    "pubn": dataclasses.replace(_FAN, client="pubn_subs", peer_procs=False),
     "rtr": Kind(
         "rtr_server", "rtr_peers", None, "client", "msg/s", True, ref_peers=True, server_done=True
     ),
