@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from purezmq.zmtp import ProtocolError
+from purezmq.zmtp import ProtocolError, frames, inplace
 from purezmq.zmtp.frames import (
     FrameDecoder,
     encode_command,
@@ -314,3 +314,141 @@ def test_wire_bytes_round_trip(msg: list[bytes]) -> None:
     assert data == encode_message(msg)
     assert wire_message(data) == msg
     assert wire_bytes([b"x" * 70000]) is None  # big: left as a message
+
+
+# --- large bodies read in place ("In place" in FrameDecoder) -----------------
+
+_LARGE = [frames.IN_PLACE_MIN, frames.IN_PLACE_MIN + 1, 65536, frames.IN_PLACE_READ]
+
+
+def decode_reading_in_place(data: bytes, cuts: list[int]) -> tuple[list[Any], int]:
+    """Read ``data`` as the engine does: into ``read_buffers()`` when offered
+    (``filled``), else as new bytes (``feed``); each read takes at most the next
+    of ``cuts`` (cycled) octets. Returns the items and how many reads went in place."""
+    dec = FrameDecoder()
+    out: list[Any] = []
+    pos = i = in_place = 0
+    while pos < len(data):
+        want = cuts[i % len(cuts)]
+        i += 1
+        iov = dec.read_buffers()
+        if iov is None:
+            out += as_lists(dec.feed(data[pos : pos + want]))
+            pos += want
+            continue
+        in_place += 1
+        n = 0
+        for buf in iov:  # what recvmsg_into does: fill each buffer in turn
+            k = min(len(buf), want - n, len(data) - pos - n)
+            buf[:k] = data[pos + n : pos + n + k]
+            n += k
+        pos += n
+        out += as_lists(dec.filled(n))
+    assert dec.pending == 0
+    return out, in_place
+
+
+def _large_body(size: int, seed: int) -> bytes:
+    return bytes((seed + i * 7) & 0xFF for i in range(256)) * (size // 256) + b"z" * (size % 256)
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+@pytest.mark.parametrize("cut", [300_000, 65_536, 9, 7, 4099])
+def test_like_large_messages_land_in_place(cut: int) -> None:
+    msgs = [[_large_body(65536, k)] for k in range(12)]
+    got, in_place = decode_reading_in_place(encode_messages(msgs), [cut])
+    assert got == msgs
+    assert in_place > 0
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+def test_in_place_guess_missed_decodes_the_rest_as_usual() -> None:
+    # Large messages of changing sizes, small ones, multipart with large parts,
+    # commands and short/long boundaries between them: every guess that misses
+    # hands its octets to the ordinary decoder.
+    items: list[Any] = []
+    for k, size in enumerate(_LARGE * 3):
+        items.append([_large_body(size, k)])
+        items.append([_large_body(size, k + 1)])
+        if k % 3 == 0:
+            items.append([b"small", b""])
+        if k % 3 == 1:
+            items.append([_large_body(size, 9), _large_body(size, 10)])
+        if k % 4 == 2:
+            items.append(b"\x04PING\x00\x00")
+        if k % 5 == 4:
+            items.append([_large_body(frames.IN_PLACE_READ + 1, k)])
+    data = b"".join(
+        encode_command(it) if isinstance(it, bytes) else encode_messages([it]) for it in items
+    )
+    for cuts in ([1 << 30], [300_000], [65_545, 9, 1], [4099, 70_001], [9, 65_536, 2, 200_000]):
+        got, in_place = decode_reading_in_place(data, cuts)
+        assert got == items, cuts
+        assert in_place > 0 or cuts[0] > len(data)
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+def test_in_place_bodies_are_fresh_bytes_never_written_again() -> None:
+    dec = FrameDecoder()
+    data = encode_messages([[_large_body(65536, k)] for k in range(4)])
+    first = dec.feed(data[:1000])  # a header and the start of the first body
+    assert first == []
+    delivered: list[bytes] = []
+    pos = 1000
+    while pos < len(data):
+        iov = dec.read_buffers()
+        assert iov is not None
+        n = 0
+        for buf in iov:
+            k = min(len(buf), len(data) - pos - n)
+            buf[:k] = data[pos + n : pos + n + k]
+            n += k
+        pos += n
+        delivered += [m[0] for m in dec.filled(n)]
+    assert [type(b) for b in delivered] == [bytes] * 4
+    snapshot = [bytes(b) for b in delivered]
+    # More reads (another stream of like messages) must not touch them.
+    more = encode_messages([[b"\xff" * 65536] for _ in range(3)])
+    iov = dec.read_buffers()
+    assert iov is not None
+    n = 0
+    for buf in iov:
+        k = min(len(buf), len(more) - n)
+        buf[:k] = more[n : n + k]
+        n += k
+    assert [m[0] for m in dec.filled(n)] == [b"\xff" * 65536] * 3
+    assert delivered == snapshot
+    assert hash(delivered[0]) == hash(snapshot[0])
+
+
+def test_in_place_respects_maxmsgsize() -> None:
+    dec = FrameDecoder(maxmsgsize=65535)
+    with pytest.raises(ProtocolError, match="exceeds MAXMSGSIZE"):
+        dec.feed(encode_message([b"x" * 65536])[:100])
+    assert dec.read_buffers() is None
+
+
+_in_place_items = st.lists(
+    st.one_of(
+        st.builds(
+            lambda size, seed: [bytes([seed]) * size],
+            st.sampled_from([5, 300, frames.IN_PLACE_MIN - 1, *_LARGE, frames.IN_PLACE_READ + 1]),
+            st.integers(0, 255),
+        ),
+        st.builds(lambda n: [b"p" * n, b"q" * frames.IN_PLACE_MIN], st.integers(0, 300)),
+        st.just(b"\x04PING\x00\x00"),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+@settings(max_examples=60, deadline=None)
+@given(items=_in_place_items, cuts=st.lists(st.integers(1, 300_000), min_size=1, max_size=5))
+def test_in_place_round_trip_any_reads(items: list[Any], cuts: list[int]) -> None:
+    data = b"".join(
+        encode_command(it) if isinstance(it, bytes) else encode_messages([it]) for it in items
+    )
+    got, _ = decode_reading_in_place(data, cuts)
+    assert got == items

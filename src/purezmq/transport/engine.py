@@ -9,7 +9,9 @@ Rules this module keeps:
 - Everything here runs on the reactor's loop, except ``kick`` and
   ``read_progress`` which any thread may call (they only schedule work).
 - Reads are batched: one ``recv`` of up to ``READ_SIZE`` bytes (``read_size``), every complete
-  message in it decoded and appended to the pipe in one ``push``.
+  message in it decoded and appended to the pipe in one ``push``. While the connection
+  offers ``read_buffers`` (a large body and its like successors, received in place:
+  zmtp/frames.py) the read is one ``recvmsg_into`` those buffers instead.
 - Writes are batched: a drain pops up to ``DRAIN_MSGS`` queued messages and
   writes their encoding with one ``send`` (``sendmsg`` when bodies of
   ``COPY_THRESHOLD`` octets or more ride uncopied next to the joined small
@@ -399,24 +401,29 @@ class StreamEngine:
         # (The read itself is inline: this runs once per ready fd.)
         conn = self.conn
         with self.rlock:
+            into = conn.read_buffers()  # a large body's place (zmtp/frames.py "In place")
             try:
-                data = self.os_sock.recv(self.read_size)
+                if into is None:
+                    data = self.os_sock.recv(self.read_size)
+                    got = len(data)
+                else:
+                    got = self.os_sock.recvmsg_into(into)[0]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
                 self._fail(f"read error: {e}")
                 return
-            if not data:
+            if not got:
                 self._fail("closed by the peer")
                 return
-            self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
+            self.read_size = READ_SIZE if got >= READ_BULK else READ_SMALL
             if self.heartbeat_timeout:
                 self.last_recv = self.loop.time()
             # The connection's output buffer is shared with writers (PONG replies,
             # handshake commands come out of receive_data): hold the write lock.
             with self.wlock:
                 try:
-                    msgs = conn.receive_data(data)
+                    msgs = conn.receive_data(data) if into is None else conn.receive_filled(got)
                 except ProtocolError as e:
                     self._last_words()
                     error: str | None = str(e)
@@ -504,26 +511,32 @@ class StreamEngine:
         with self.rlock:
             if self.closed or not self.direct_ok or self.closing:
                 return
+            conn = self.conn
+            into = conn.read_buffers()
             try:
-                data = self.os_sock.recv(self.read_size)
+                if into is None:
+                    data = self.os_sock.recv(self.read_size)
+                    got = len(data)
+                else:
+                    got = self.os_sock.recvmsg_into(into)[0]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as e:
                 self.direct_ok = False
                 self.reactor.call(self._fail, f"read error: {e}")
                 return
-            if not data:
+            if not got:
                 self.direct_ok = False
                 self.reactor.call(self._fail, "closed by the peer")
                 return
-            self.read_size = READ_SIZE if len(data) >= READ_BULK else READ_SMALL
+            self.read_size = READ_SIZE if got >= READ_BULK else READ_SMALL
             self.app_seen = now = _monotonic()
             self.app_stale = False
             if self.heartbeat_timeout:
                 self.last_recv = now
             with self.wlock:
                 try:
-                    msgs = self.conn.receive_data(data)
+                    msgs = conn.receive_data(data) if into is None else conn.receive_filled(got)
                 except ProtocolError as e:
                     self.conn.data_to_send()
                     self.direct_ok = False

@@ -273,6 +273,25 @@ class ZmtpConnection:
             return items
         return self._receive_slow(data)
 
+    def read_buffers(self) -> list[memoryview] | None:
+        """Buffers for the next read (``recvmsg_into``), then ``receive_filled``; or
+        None: read into a new ``bytes`` and call ``receive_data`` (FrameDecoder)."""
+        return self._decoder.read_buffers()
+
+    def receive_filled(self, n: int) -> list[Message]:
+        """``receive_data`` for ``n`` octets read into the last ``read_buffers``."""
+        dec = self._decoder
+        try:
+            items = dec.filled(n)
+            if self._fast_recv:
+                return self._traffic(items) if dec.saw_command else items
+            if self.finished:
+                return []
+            return self._process(items)
+        except ProtocolError as exc:
+            self._finish(exc)
+            raise
+
     def _receive_slow(self, data: bytes | bytearray | memoryview) -> list[Message]:
         """Greeting, handshake, wrapped traffic, or a finished connection."""
         if self.finished:

@@ -29,7 +29,11 @@ arrived, those few octets are prepended to the next buffer; once the
 header is known, the body's pieces are collected in a list and joined
 when complete, so a huge frame arriving in small reads costs linear, not
 quadratic, copying. The frames of an unfinished multipart message are
-carried across calls and delivered together.
+carried across calls and delivered together. A large single-frame message
+(IN_PLACE_MIN to IN_PLACE_READ octets) is instead received in place: its
+body is allocated when its header is decoded, and ``read_buffers`` /
+``filled`` let the reader put the rest of it, and of the like messages
+after it, straight into the objects delivered (see "In place" below).
 
 Encoder theory of operation: the batch encoders build one list of
 header/body pieces (short headers come from a precomputed table) and join
@@ -46,6 +50,7 @@ from operator import itemgetter
 from struct import Struct
 from typing import Any
 
+from . import inplace as _inplace
 from .errors import ProtocolError
 
 __all__ = [
@@ -260,6 +265,12 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
 
 # Runs: at least this many like frames in a row are decoded in one go, and
 # only bodies up to this size (bigger ones are few per read anyway).
+# Single-frame messages of this size are received in place ("In place" in
+# FrameDecoder): above it, a copy out of a read buffer costs more than the
+# object calls of reading in place; the upper bound caps what one header
+# makes us allocate before its body arrives, and one read's spare bodies.
+IN_PLACE_MIN = 32 * 1024
+IN_PLACE_READ = 256 * 1024
 _RUN_MIN = 8
 _RUN_MAX_BODY = 16384
 _run_structs: dict[tuple[int, int], Struct] = {}
@@ -317,6 +328,12 @@ class FrameDecoder:
         "_need",
         "_chunks",
         "_flags",
+        "_body",
+        "_bview",
+        "_filled",
+        "_expect",
+        "_spec",
+        "_hdrs",
         "saw_command",
     )
 
@@ -329,13 +346,27 @@ class FrameDecoder:
         self._need = 0  # octets missing from the body being collected
         self._chunks: list[bytes] = []  # pieces of the body being collected
         self._flags = 0  # flags of the frame whose body is being collected
+        # Large bodies read in place (see "In place" below): the body being
+        # filled and its view, octets in it so far, the size of frame expected
+        # next (0: none), spare bodies of that size, their headers' buffer.
+        self._body: bytes | None = None
+        self._bview: memoryview | None = None
+        self._filled = 0
+        self._expect = 0
+        self._spec: list[tuple[bytes, memoryview]] = []
+        self._hdrs: bytearray | None = None
         self.saw_command = False
 
     @property
     def pending(self) -> int:
         """Octets buffered that do not form a complete message yet."""
         parts = self._parts or ()
-        return len(self._tail) + sum(map(len, self._chunks)) + sum(map(len, parts))
+        return (
+            len(self._tail)
+            + sum(map(len, self._chunks))
+            + sum(map(len, parts))
+            + (self._filled if self._body is not None else 0)
+        )
 
     def _too_big(self, size: int) -> ProtocolError:
         """The error for a frame over the size limit."""
@@ -382,6 +413,8 @@ class FrameDecoder:
         out: list[Any] = []
         if self._need:
             # Completing the body of a frame whose header we already have.
+            if self._bview is not None:
+                return self._feed_in_place(data)
             if type(data) is not bytes:
                 data = bytes(data)
             need = self._need
@@ -537,6 +570,136 @@ class FrameDecoder:
         if size > self._limit:
             raise self._too_big(size)
         start = pos + header
+        if (
+            flags == LONG
+            and IN_PLACE_MIN <= size <= IN_PLACE_READ
+            and self._parts is None
+            and _inplace.AVAILABLE
+        ):
+            self._start_in_place(size, memoryview(buf)[start:n])
+            return
         self._flags = flags
         self._need = start + size - n
         self._chunks = [buf[start:]] if start < n else []
+
+    # -- In place ----------------------------------------------------------------
+    # A single-frame message of IN_PLACE_MIN..IN_PLACE_READ octets is received in
+    # place: once its header is decoded, its body is a fresh ``bytes``
+    # (zmtp/inplace.py) that ``read_buffers`` offers for the rest, followed by
+    # spare bodies of the same size, each behind a 9-octet header slot, up to
+    # IN_PLACE_READ octets in all: a stream of like messages then lands, one
+    # ``recvmsg_into`` per several messages, in the very objects the
+    # application gets. ``filled`` checks each header that arrived: one that
+    # is not a long single frame of the expected size ends the guess, and what
+    # was read from it on is decoded by ``feed`` like any input.
+
+    def _start_in_place(self, size: int, first: memoryview) -> None:
+        """The body of a ``size``-octet frame begins with ``first``: fill it in place."""
+        if self._expect != size:
+            self._spec.clear()
+            self._expect = size
+        body, view = _inplace.new_bytes(size)
+        k = len(first)
+        if k:
+            view[:k] = first
+        self._body, self._bview, self._filled, self._need = body, view, k, size - k
+
+    def _feed_in_place(self, data: bytes | bytearray | memoryview) -> list[Any]:
+        """``feed`` while a body is filled in place: copy into it."""
+        view = self._bview
+        assert view is not None and self._body is not None
+        need, filled = self._need, self._filled
+        k = len(data)
+        if k < need:
+            view[filled : filled + k] = data
+            self._filled = filled + k
+            self._need = need - k
+            return []
+        view[filled:] = data[:need]
+        out: list[Any] = [(self._body,)]
+        self._body = self._bview = None
+        self._need = self._filled = 0
+        if k > need:
+            out += self.feed(data[need:])
+        return out
+
+    def read_buffers(self) -> list[memoryview] | None:
+        """Where the next read should go, or None for an ordinary read (see "In place")."""
+        size = self._expect
+        if not size:
+            return None
+        iov: list[memoryview] = []
+        room = 0
+        view = self._bview
+        if view is not None:
+            iov.append(view[self._filled :])
+            room = self._need
+        hdrs = self._hdrs
+        if hdrs is None:
+            hdrs = self._hdrs = bytearray(9 * (IN_PLACE_READ // IN_PLACE_MIN + 1))
+        slots = memoryview(hdrs)
+        spec = self._spec
+        i = 0
+        while room < IN_PLACE_READ:
+            if i == len(spec):
+                spec.append(_inplace.new_bytes(size))
+            iov.append(slots[9 * i : 9 * i + 9])
+            iov.append(spec[i][1])
+            room += 9 + size
+            i += 1
+        return iov
+
+    def filled(self, n: int) -> list[Any]:
+        """``n`` octets arrived in the last ``read_buffers``: what they complete.
+        Spare bodies left unfilled are dropped (idle connections keep none)."""
+        self.saw_command = False
+        out: list[Any] = []
+        body = self._body
+        if body is not None:
+            need = self._need
+            if n < need:
+                self._filled += n
+                self._need = need - n
+                return out
+            out.append((body,))
+            n -= need
+            self._body = self._bview = None
+            self._need = self._filled = 0
+        spec = self._spec
+        if not n:
+            spec.clear()
+            return out
+        size = self._expect
+        hdrs = self._hdrs
+        assert hdrs is not None  # octets beyond the body went to the spare headers
+        i = 0
+        while n:
+            p = 9 * i
+            if n < 9 or hdrs[p] != LONG or _unpack_u64(hdrs, p + 1)[0] != size:
+                # Not the frame guessed: decode the rest of the read as usual.
+                rest: list[Any] = []
+                while n:
+                    h = 9 if n > 9 else n
+                    rest.append(hdrs[9 * i : 9 * i + h])
+                    n -= h
+                    if n:
+                        b = size if n > size else n
+                        rest.append(spec[i][1][:b])
+                        n -= b
+                    i += 1
+                data = b"".join(rest)  # before the spare bodies (and views) go
+                self._expect = 0
+                spec.clear()
+                out += self.feed(data)
+                return out
+            n -= 9
+            body, view = spec[i]
+            i += 1
+            if n >= size:
+                out.append((body,))
+                n -= size
+            else:
+                self._body, self._bview, self._filled, self._need = body, view, n, size - n
+                n = 0
+        spec.clear()
+        return out

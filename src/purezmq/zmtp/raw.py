@@ -34,6 +34,10 @@ class RawConnection:
         self.failure_code = 0
         self.close_requested = False
 
+    def read_buffers(self) -> None:
+        """Always None: raw bytes are read into a new ``bytes`` (engine.py)."""
+        return None
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[list[Any]]:
         """What was read, as one message (never raises: any bytes are valid)."""
         return [[bytes(data)]] if data else []

@@ -161,6 +161,11 @@ class ZwsConnection(ZmtpConnection):
     # ------------------------------------------------------------------
     # Input
 
+    def read_buffers(self) -> list[memoryview] | None:
+        """Always None: a WebSocket payload is unmasked (and wss decrypted) on its
+        way in, so it is never read in place."""
+        return None
+
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[Message]:
         """Feed received bytes; return the complete messages they finish."""
         tls = self._tls
