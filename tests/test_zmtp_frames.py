@@ -452,3 +452,23 @@ def test_in_place_round_trip_any_reads(items: list[Any], cuts: list[int]) -> Non
     )
     got, _ = decode_reading_in_place(data, cuts)
     assert got == items
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+def test_in_place_spares_go_between_messages() -> None:
+    dec = FrameDecoder()
+    data = encode_messages([[b"a" * 65536], [b"b" * 65536]])
+    assert dec.feed(data[:100]) == []
+    iov = dec.read_buffers()
+    assert iov is not None and len(iov) > 1  # the body's rest, then spare headers and bodies
+    assert dec.filled(0) == []  # a read that would block: the body is still filled...
+    assert dec.read_buffers() is not None
+    rest = data[100 : 9 + 65536]
+    iov = dec.read_buffers()
+    assert iov is not None
+    iov[0][:] = rest
+    assert as_lists(dec.filled(len(rest))) == [[b"a" * 65536]]
+    assert dec._spec == []  # ...and between messages no spare body is kept
+    iov = dec.read_buffers()  # the next is guessed alike: spares again, dropped by filled(0)
+    assert iov is not None
+    assert dec.filled(0) == [] and dec._spec == []

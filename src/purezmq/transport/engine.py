@@ -409,6 +409,8 @@ class StreamEngine:
                 else:
                     got = self.os_sock.recvmsg_into(into)[0]
             except (BlockingIOError, InterruptedError):
+                if into is not None:
+                    conn.receive_filled(0)  # lets spare bodies go
                 return
             except OSError as e:
                 self._fail(f"read error: {e}")
@@ -520,6 +522,8 @@ class StreamEngine:
                 else:
                     got = self.os_sock.recvmsg_into(into)[0]
             except (BlockingIOError, InterruptedError):
+                if into is not None:
+                    conn.receive_filled(0)  # lets spare bodies go
                 return
             except OSError as e:
                 self.direct_ok = False

@@ -650,8 +650,9 @@ class FrameDecoder:
         return iov
 
     def filled(self, n: int) -> list[Any]:
-        """``n`` octets arrived in the last ``read_buffers``: what they complete.
-        Spare bodies left unfilled are dropped (idle connections keep none)."""
+        """``n`` octets arrived in the last ``read_buffers`` (0: none did, the read
+        would have blocked): what they complete. Spare bodies are kept only while a
+        body is still being filled, so a connection between messages keeps none."""
         self.saw_command = False
         out: list[Any] = []
         body = self._body
