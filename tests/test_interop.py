@@ -365,6 +365,35 @@ def test_stream_of_large_messages_arrives_intact(
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
+def test_large_replies_read_by_the_waiting_thread(
+    transport: str, ours: Impl, theirs: Impl, tmp_path: Path
+) -> None:
+    # A thread blocked in recv reads its connection itself (engine.read_direct),
+    # in place for large single-frame bodies (a ROUTER's reply reaches a DEALER
+    # as one frame; a REP's carries the empty delimiter, so it is multipart):
+    # replies of changing sizes, 200 round trips each.
+    rng = random.Random(3)
+    sizes = [65536, 65536, 40_000, 262144, 300_000, 5, 65536]
+    dealer = ours.socket("DEALER")
+    router = theirs.socket("ROUTER")
+    connect_pair(dealer, router, False, transport, tmp_path)
+    req = ours.socket("REQ")
+    rep = theirs.socket("REP")
+    connect_pair(req, rep, False, transport, tmp_path)
+    for k in range(200):
+        reply = rng.randbytes(sizes[k % len(sizes)])
+        dealer.send(b"%d" % k)
+        rid, got = router.recv_multipart()
+        assert got == b"%d" % k
+        router.send_multipart([rid, reply])
+        assert dealer.recv() == reply
+        req.send(b"%d" % k)
+        assert rep.recv() == b"%d" % k
+        rep.send(reply)
+        assert req.recv() == reply
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
 @pytest.mark.parametrize("direction", ["ours_to_libzmq", "libzmq_to_ours"])
 def test_burst_10k_push_pull(
     direction: str, transport: str, ours: Impl, theirs: Impl, tmp_path: Path
