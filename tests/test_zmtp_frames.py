@@ -472,3 +472,21 @@ def test_in_place_spares_go_between_messages() -> None:
     iov = dec.read_buffers()  # the next is guessed alike: spares again, dropped by filled(0)
     assert iov is not None
     assert dec.filled(0) == [] and dec._spec == []
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+@pytest.mark.parametrize("n", [2, 40_001, 65536, inplace.MAX])
+def test_new_bytes_view_covers_exactly_the_bytes(n: int) -> None:
+    b, view = inplace.new_bytes(n)
+    assert type(b) is bytes and len(b) == n and len(view) == n and not view.readonly
+    view[:] = b"\x5a" * n
+    assert b == b"\x5a" * n
+    with pytest.raises((ValueError, IndexError)):
+        view[n - 1 : n + 1] = b"zz"
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+@pytest.mark.parametrize("n", [-1, 0, 1, inplace.MAX + 1])
+def test_new_bytes_refuses_other_sizes(n: int) -> None:
+    with pytest.raises(ValueError, match="in-place bytes hold"):
+        inplace.new_bytes(n)

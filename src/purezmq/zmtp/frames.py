@@ -263,14 +263,17 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
         append(p)
 
 
-# Runs: at least this many like frames in a row are decoded in one go, and
-# only bodies up to this size (bigger ones are few per read anyway).
 # Single-frame messages of this size are received in place ("In place" in
-# FrameDecoder): above it, a copy out of a read buffer costs more than the
-# object calls of reading in place; the upper bound caps what one header
-# makes us allocate before its body arrives, and one read's spare bodies.
+# FrameDecoder). The lower bound is where copying a body out of a read buffer
+# (~1 us at 32 KiB here, more when its pages fault) costs about what making a
+# body in place does (1-2.5 us of ctypes calls); measured faster at 64 KiB,
+# not tuned finer. The upper bound caps what one header makes us allocate
+# before its body arrives, and one read's spare bodies.
 IN_PLACE_MIN = 32 * 1024
 IN_PLACE_READ = 256 * 1024
+assert IN_PLACE_READ <= _inplace.MAX
+# Runs: at least this many like frames in a row are decoded in one go, and
+# only bodies up to this size (bigger ones are few per read anyway).
 _RUN_MIN = 8
 _RUN_MAX_BODY = 16384
 _run_structs: dict[tuple[int, int], Struct] = {}

@@ -22,7 +22,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["AVAILABLE", "new_bytes"]
+__all__ = ["AVAILABLE", "MAX", "new_bytes"]
+
+MAX = 1 << 20  # the largest ``new_bytes``
 
 
 def _make() -> Callable[[int], tuple[bytes, memoryview]] | None:
@@ -40,17 +42,16 @@ def _make() -> Callable[[int], tuple[bytes, memoryview]] | None:
     # The storage (ob_sval) is the last member of a bytes object; the type's
     # basic size counts one octet of it (the terminating NUL).
     offset = bytes.__basicsize__ - 1
-    array_types: dict[int, Any] = {}
-    c_char = ctypes.c_char
+    # One array type for every size, its view cut to ``n`` before anyone sees
+    # it (nothing reads past it): ctypes keeps every ``c_char * n`` type it
+    # makes, so a type per size would grow without bound with the sizes seen.
+    span: Any = ctypes.c_char * MAX
 
     def new_bytes(n: int) -> tuple[bytes, memoryview]:
+        if not 1 < n <= MAX:
+            raise ValueError(f"in-place bytes hold 2 to {MAX} octets, not {n}")
         obj = alloc(None, n)
-        kind = array_types.get(n)
-        if kind is None:
-            if len(array_types) > 64:
-                array_types.clear()
-            kind = array_types[n] = c_char * n
-        return obj, memoryview(kind.from_address(id(obj) + offset)).cast("B")
+        return obj, memoryview(span.from_address(id(obj) + offset)).cast("B")[:n]
 
     try:  # the layout is what we think it is, or we do not use it
         probe, view = new_bytes(40)
@@ -68,7 +69,7 @@ AVAILABLE = _new is not None
 
 
 def new_bytes(n: int) -> tuple[bytes, memoryview]:
-    """A new ``bytes`` of ``n`` (> 1) octets, uninitialised, and a writable view of it."""
+    """A new ``bytes`` of ``n`` (2 to ``MAX``) octets, uninitialised, and a writable view of it."""
     if _new is None:
         raise NotImplementedError("filling bytes in place needs CPython's ctypes")
     return _new(n)
