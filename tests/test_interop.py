@@ -340,7 +340,7 @@ def test_4mib_message_each_direction(
 def test_stream_of_large_messages_arrives_intact(
     sender: str, transport: str, ours: Impl, theirs: Impl, tmp_path: Path
 ) -> None:
-    # Runs of like 32-256 KiB messages are received in place (zmtp/frames.py
+    # Runs of like 40-80 KiB messages are received in place (zmtp/frames.py
     # "In place"), each run broken by messages that do not match the guess:
     # another size, multipart, small, over 256 KiB. All arrive, in order, intact.
     rng = random.Random(7)

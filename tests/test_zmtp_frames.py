@@ -318,7 +318,7 @@ def test_wire_bytes_round_trip(msg: list[bytes]) -> None:
 
 # --- large bodies read in place ("In place" in FrameDecoder) -----------------
 
-_LARGE = [frames.IN_PLACE_MIN, frames.IN_PLACE_MIN + 1, 65536, frames.IN_PLACE_READ]
+_LARGE = [frames.IN_PLACE_MIN, frames.IN_PLACE_MIN + 1, 65536, frames.IN_PLACE_MAX]
 
 
 def decode_reading_in_place(data: bytes, cuts: list[int]) -> tuple[list[Any], int]:
@@ -377,7 +377,7 @@ def test_in_place_guess_missed_decodes_the_rest_as_usual() -> None:
         if k % 4 == 2:
             items.append(b"\x04PING\x00\x00")
         if k % 5 == 4:
-            items.append([_large_body(frames.IN_PLACE_READ + 1, k)])
+            items.append([_large_body(frames.IN_PLACE_MAX + 1, k)])
     data = b"".join(
         encode_command(it) if isinstance(it, bytes) else encode_messages([it]) for it in items
     )
@@ -432,7 +432,7 @@ _in_place_items = st.lists(
     st.one_of(
         st.builds(
             lambda size, seed: [bytes([seed]) * size],
-            st.sampled_from([5, 300, frames.IN_PLACE_MIN - 1, *_LARGE, frames.IN_PLACE_READ + 1]),
+            st.sampled_from([5, 300, frames.IN_PLACE_MIN - 1, *_LARGE, frames.IN_PLACE_MAX + 1]),
             st.integers(0, 255),
         ),
         st.builds(lambda n: [b"p" * n, b"q" * frames.IN_PLACE_MIN], st.integers(0, 300)),

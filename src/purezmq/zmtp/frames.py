@@ -30,7 +30,7 @@ header is known, the body's pieces are collected in a list and joined
 when complete, so a huge frame arriving in small reads costs linear, not
 quadratic, copying. The frames of an unfinished multipart message are
 carried across calls and delivered together. A large single-frame message
-(IN_PLACE_MIN to IN_PLACE_READ octets) is instead received in place: its
+(IN_PLACE_MIN to IN_PLACE_MAX octets) is instead received in place: its
 body is allocated when its header is decoded, and ``read_buffers`` /
 ``filled`` let the reader put the rest of it, and of the like messages
 after it, straight into the objects delivered (see "In place" below).
@@ -263,15 +263,18 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
         append(p)
 
 
-# Single-frame messages of this size are received in place ("In place" in
-# FrameDecoder). The lower bound is where copying a body out of a read buffer
-# (~1 us at 32 KiB here, more when its pages fault) costs about what making a
-# body in place does (1-2.5 us of ctypes calls); measured faster at 64 KiB,
-# not tuned finer. The upper bound caps what one header makes us allocate
-# before its body arrives, and one read's spare bodies.
-IN_PLACE_MIN = 32 * 1024
+# Single-frame messages of IN_PLACE_MIN to IN_PLACE_MAX octets are received
+# in place ("In place" in FrameDecoder), reading up to IN_PLACE_READ octets
+# at a time. The band is where it measured faster (64 KiB PUSH/PULL pairs,
+# same run, alternating: receiver CPU per message 43-50 -> 41-44 us on tcp,
+# page faults 2.7-3.8 -> 0.9-2.4). At 32 KiB it was faster in one run of
+# three; at 96 and 128 KiB slower (the receiver faulted 10-15 times per
+# message against 2-6), for reasons not found yet, so those sizes are
+# sliced out of a read buffer as before.
+IN_PLACE_MIN = 40 * 1024
+IN_PLACE_MAX = 80 * 1024
 IN_PLACE_READ = 256 * 1024
-assert IN_PLACE_READ <= _inplace.MAX
+assert IN_PLACE_MAX <= IN_PLACE_READ <= _inplace.MAX
 # Runs: at least this many like frames in a row are decoded in one go, and
 # only bodies up to this size (bigger ones are few per read anyway).
 _RUN_MIN = 8
@@ -575,7 +578,7 @@ class FrameDecoder:
         start = pos + header
         if (
             flags == LONG
-            and IN_PLACE_MIN <= size <= IN_PLACE_READ
+            and IN_PLACE_MIN <= size <= IN_PLACE_MAX
             and self._parts is None
             and _inplace.AVAILABLE
         ):
@@ -586,7 +589,7 @@ class FrameDecoder:
         self._chunks = [buf[start:]] if start < n else []
 
     # -- In place ----------------------------------------------------------------
-    # A single-frame message of IN_PLACE_MIN..IN_PLACE_READ octets is received in
+    # A single-frame message of IN_PLACE_MIN..IN_PLACE_MAX octets is received in
     # place: once its header is decoded, its body is a fresh ``bytes``
     # (zmtp/inplace.py) that ``read_buffers`` offers for the rest, followed by
     # spare bodies of the same size, each behind a 9-octet header slot, up to
