@@ -401,19 +401,12 @@ class StreamEngine:
         # (The read itself is inline: this runs once per ready fd.)
         conn = self.conn
         with self.rlock:
-            into = conn.read_buffers()  # a large body's place (zmtp/frames.py "In place")
             try:
-                if into is None:
-                    data = self.os_sock.recv(self.read_size)
-                    got = len(data)
-                else:
-                    got = self.os_sock.recvmsg_into(into)[0]
-            except (BlockingIOError, InterruptedError):
-                if into is not None:
-                    conn.receive_filled(0)  # lets spare bodies go
-                return
+                data, got = self._read_os()
             except OSError as e:
                 self._fail(f"read error: {e}")
+                return
+            if got < 0:
                 return
             if not got:
                 self._fail("closed by the peer")
@@ -425,7 +418,7 @@ class StreamEngine:
             # handshake commands come out of receive_data): hold the write lock.
             with self.wlock:
                 try:
-                    msgs = conn.receive_data(data) if into is None else conn.receive_filled(got)
+                    msgs = conn.receive_data(data) if data is not None else conn.receive_filled(got)
                 except ProtocolError as e:
                     self._last_words()
                     error: str | None = str(e)
@@ -449,6 +442,23 @@ class StreamEngine:
             # _after_write's cases, tested here first: most reads leave none of them.
             if self.failed or self.write_blocked or (self.pipe is not None and self.pipe.outq):
                 self._after_write()
+
+    def _read_os(self) -> tuple[bytes | None, int]:
+        """One read of the OS socket (the caller holds ``rlock``): ``(data, n)``, or
+        ``(None, n)`` when it went into the connection's ``read_buffers`` (a large
+        body's place, zmtp/frames.py "In place": decode with ``receive_filled``).
+        ``n`` is 0 at EOF and -1 if the read would block; OSError passes through."""
+        conn = self.conn
+        into = conn.read_buffers()
+        try:
+            if into is None:
+                data = self.os_sock.recv(self.read_size)
+                return data, len(data)
+            return None, self.os_sock.recvmsg_into(into)[0]
+        except (BlockingIOError, InterruptedError):
+            if into is not None:
+                conn.receive_filled(0)  # lets the spare bodies go
+            return None, -1
 
     def read_progress(self) -> None:
         """The application read enough to resume (any thread)."""
@@ -514,20 +524,13 @@ class StreamEngine:
             if self.closed or not self.direct_ok or self.closing:
                 return
             conn = self.conn
-            into = conn.read_buffers()
             try:
-                if into is None:
-                    data = self.os_sock.recv(self.read_size)
-                    got = len(data)
-                else:
-                    got = self.os_sock.recvmsg_into(into)[0]
-            except (BlockingIOError, InterruptedError):
-                if into is not None:
-                    conn.receive_filled(0)  # lets spare bodies go
-                return
+                data, got = self._read_os()
             except OSError as e:
                 self.direct_ok = False
                 self.reactor.call(self._fail, f"read error: {e}")
+                return
+            if got < 0:
                 return
             if not got:
                 self.direct_ok = False
@@ -540,7 +543,7 @@ class StreamEngine:
                 self.last_recv = now
             with self.wlock:
                 try:
-                    msgs = conn.receive_data(data) if into is None else conn.receive_filled(got)
+                    msgs = conn.receive_data(data) if data is not None else conn.receive_filled(got)
                 except ProtocolError as e:
                     self.conn.data_to_send()
                     self.direct_ok = False

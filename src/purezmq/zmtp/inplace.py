@@ -6,7 +6,7 @@ Rules this module keeps:
   ``memoryview`` over its storage, so that ``socket.recvmsg_into`` can put a
   large frame body straight where ``recv()`` hands it to the application: no
   read buffer to copy it out of (at 64 KiB that copy was a fifth of the
-  receiving process's CPU). This is what C code does with
+  receiving process's py-spy samples). This is what C code does with
   ``PyBytes_FromStringAndSize(NULL, n)``: the object is unshared and its hash
   not computed until the caller is done writing.
 - The caller keeps the ``bytes`` alive as long as it keeps the view (the view
