@@ -387,11 +387,11 @@ def test_large_replies_read_by_the_waiting_thread(
     transport: str, ours: Impl, theirs: Impl, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A thread blocked in recv reads its connection itself (engine.read_direct),
-    # in place for large single-frame bodies (a ROUTER's reply reaches a DEALER
-    # as one frame; a REP's carries the empty delimiter, so it is multipart):
-    # replies of changing sizes, 200 round trips each. After the 5-octet reply
-    # the next read asks for 64 KiB, less than the 64 KiB reply that follows,
-    # so that reply's rest is always read in place.
+    # in place for large last frames (a ROUTER's reply reaches a DEALER as one
+    # frame; a REP's carries the empty delimiter before it): replies of
+    # changing sizes, 200 round trips each. After the 5-octet reply the next
+    # read asks for 64 KiB, less than the 64 KiB reply that follows, so that
+    # reply's rest is always read in place, by the DEALER and by the REQ.
     rng = random.Random(3)
     sizes = [65536, 65536, 40_000, 262144, 300_000, 5, 65536]
     in_place = _count_in_place_reads(monkeypatch)
@@ -401,19 +401,22 @@ def test_large_replies_read_by_the_waiting_thread(
     req = ours.socket("REQ")
     rep = theirs.socket("REP")
     connect_pair(req, rep, False, transport, tmp_path)
-    for k in range(200):
-        reply = rng.randbytes(sizes[k % len(sizes)])
+    replies = [rng.randbytes(sizes[k % len(sizes)]) for k in range(200)]
+    for k, reply in enumerate(replies):
         dealer.send(b"%d" % k)
         rid, got = router.recv_multipart()
         assert got == b"%d" % k
         router.send_multipart([rid, reply])
         assert dealer.recv() == reply
+    by_dealer = in_place[0]
+    for k, reply in enumerate(replies):
         req.send(b"%d" % k)
         assert rep.recv() == b"%d" % k
         rep.send(reply)
         assert req.recv() == reply
     if inplace.AVAILABLE:
-        assert in_place[0] > 0  # the DEALER's 64 KiB replies went in place
+        assert by_dealer > 0  # the DEALER's 64 KiB replies went in place
+        assert in_place[0] > by_dealer  # and the REQ's, behind the delimiter
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])

@@ -362,6 +362,50 @@ def test_like_large_messages_land_in_place(cut: int) -> None:
 
 
 @pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+@pytest.mark.parametrize("head", [[b""], [b"peer-7", b""], [b"t" * 53]])
+@pytest.mark.parametrize("cut", [300_000, 65_536, 70_000, 4099])
+def test_like_large_multipart_messages_land_in_place(head: list[bytes], cut: int) -> None:
+    # The large last frame behind a repeated envelope (REQ/REP's empty
+    # delimiter, a routing id, a topic): the same head each time, so the next
+    # message's head and body land in a slot and a spare body.
+    msgs = [[*head, _large_body(65536, k)] for k in range(12)]
+    got, in_place = decode_reading_in_place(encode_messages(msgs), [cut])
+    assert got == msgs
+    assert in_place > 0
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+def test_in_place_only_behind_a_short_head() -> None:
+    # More than HEAD_MAX octets before the body: read as usual, still intact.
+    msgs = [[b"t" * 54, _large_body(65536, k)] for k in range(4)]
+    got, in_place = decode_reading_in_place(encode_messages(msgs), [65_536])
+    assert got == msgs
+    assert in_place == 0
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
+def test_in_place_heads_that_change_are_decoded_as_usual() -> None:
+    # Envelopes that differ from the one guessed (another id, another length,
+    # a single frame, a command), at every cut: each miss goes through feed.
+    body = _large_body(65536, 1)
+    items: list[Any] = []
+    for k in range(24):
+        items.append([b"id%d" % (k % 3), body])
+        if k % 4 == 1:
+            items.append([body])
+        if k % 5 == 2:
+            items.append([b"", b"", body])
+        if k % 6 == 3:
+            items.append(b"\x04PING\x00\x00")
+    data = b"".join(
+        encode_command(it) if isinstance(it, bytes) else encode_messages([it]) for it in items
+    )
+    for cuts in ([1 << 30], [300_000], [65_547, 9, 1], [4099, 70_001], [11, 65_536, 2]):
+        got, _ = decode_reading_in_place(data, cuts)
+        assert got == items, cuts
+
+
+@pytest.mark.skipif(not inplace.AVAILABLE, reason="needs CPython's ctypes")
 def test_in_place_guess_missed_decodes_the_rest_as_usual() -> None:
     # Large messages of changing sizes, small ones, multipart with large parts,
     # commands and short/long boundaries between them: every guess that misses
@@ -436,6 +480,12 @@ _in_place_items = st.lists(
             st.integers(0, 255),
         ),
         st.builds(lambda n: [b"p" * n, b"q" * frames.IN_PLACE_MIN], st.integers(0, 300)),
+        st.builds(
+            lambda n, size, seed: [b"p" * n, b"", bytes([seed]) * size],
+            st.integers(0, 60),
+            st.sampled_from(_LARGE),
+            st.integers(0, 255),
+        ),
         st.just(b"\x04PING\x00\x00"),
     ),
     min_size=1,

@@ -274,6 +274,9 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
 IN_PLACE_MIN = 40 * 1024
 IN_PLACE_MAX = 80 * 1024
 IN_PLACE_READ = 256 * 1024
+# The most octets of a message before its body for that body to go in place:
+# room for the frame header behind a REQ/REP envelope or a few short frames.
+HEAD_MAX = 64
 assert IN_PLACE_MAX <= IN_PLACE_READ <= _inplace.MAX
 # Runs: at least this many like frames in a row are decoded in one go, and
 # only bodies up to this size (bigger ones are few per read anyway).
@@ -338,6 +341,8 @@ class FrameDecoder:
         "_bview",
         "_filled",
         "_expect",
+        "_head",
+        "_prefix",
         "_spec",
         "_hdrs",
         "saw_command",
@@ -353,12 +358,16 @@ class FrameDecoder:
         self._chunks: list[bytes] = []  # pieces of the body being collected
         self._flags = 0  # flags of the frame whose body is being collected
         # Large bodies read in place (see "In place" below): the body being
-        # filled and its view, octets in it so far, the size of frame expected
-        # next (0: none), spare bodies of that size, their headers' buffer.
+        # filled and its view, octets in it so far, the size of body expected
+        # next (0: none), the octets expected before it (its message's head)
+        # and the frames they hold, spare bodies of that size, the buffer of
+        # their head slots.
         self._body: bytes | None = None
         self._bview: memoryview | None = None
         self._filled = 0
         self._expect = 0
+        self._head = b""
+        self._prefix: tuple[bytes, ...] = ()
         self._spec: list[tuple[bytes, memoryview]] = []
         self._hdrs: bytearray | None = None
         self.saw_command = False
@@ -371,7 +380,7 @@ class FrameDecoder:
             len(self._tail)
             + sum(map(len, self._chunks))
             + sum(map(len, parts))
-            + (self._filled if self._body is not None else 0)
+            + (self._filled + sum(map(len, self._prefix)) if self._body is not None else 0)
         )
 
     def _too_big(self, size: int) -> ProtocolError:
@@ -459,6 +468,7 @@ class FrameDecoder:
         ap = out.append
         unpack = _unpack_u64
         runs = True  # look for runs of like frames (``_take_run``) until one is too short
+        mstart = -1  # where the pending multipart message began in buf (-1: before it)
         while pos < n1:
             flags = buf[pos]
             if flags == fast0:
@@ -486,6 +496,7 @@ class FrameDecoder:
                 if flags:
                     if parts is None:
                         parts = [buf[start:pos]]
+                        mstart = start - 2
                         fast0 = fast2 = -1
                     else:
                         parts.append(buf[start:pos])
@@ -543,6 +554,7 @@ class FrameDecoder:
             elif flags & MORE:
                 if parts is None:
                     parts = [body]
+                    mstart = start - (9 if flags & LONG else 2)
                 else:
                     parts.append(body)
             elif parts is None:
@@ -558,11 +570,12 @@ class FrameDecoder:
                 fast0 = fast2 = -1
         self._parts = parts
         if pos < n:
-            self._keep_partial(buf, pos, n)
+            self._keep_partial(buf, pos, n, mstart)
         return out
 
-    def _keep_partial(self, buf: bytes, pos: int, n: int) -> None:
-        """Keep an incomplete frame starting at ``buf[pos]`` for the next feed."""
+    def _keep_partial(self, buf: bytes, pos: int, n: int, mstart: int = -1) -> None:
+        """Keep an incomplete frame starting at ``buf[pos]`` for the next feed
+        (``mstart``: where its multipart message began in ``buf``, -1 if before)."""
         flags = buf[pos]
         if flags & _RESERVED:
             raise ProtocolError(f"frame flags 0x{flags:02x} have reserved bits set")
@@ -576,39 +589,55 @@ class FrameDecoder:
         if size > self._limit:
             raise self._too_big(size)
         start = pos + header
-        if (
-            flags == LONG
-            and IN_PLACE_MIN <= size <= IN_PLACE_MAX
-            and self._parts is None
-            and _inplace.AVAILABLE
-        ):
-            self._start_in_place(size, memoryview(buf)[start:n])
-            return
+        if flags == LONG and IN_PLACE_MIN <= size <= IN_PLACE_MAX and _inplace.AVAILABLE:
+            parts = self._parts
+            if parts is None:
+                self._start_in_place(size, buf[pos:start], (), memoryview(buf)[start:n])
+                return
+            if 0 <= mstart and start - mstart <= HEAD_MAX:
+                self._parts = None
+                head = buf[mstart:start]
+                self._start_in_place(size, head, tuple(parts), memoryview(buf)[start:n])
+                return
         self._flags = flags
         self._need = start + size - n
         self._chunks = [buf[start:]] if start < n else []
 
     # -- In place ----------------------------------------------------------------
-    # A single-frame message of IN_PLACE_MIN..IN_PLACE_MAX octets is received in
-    # place: once its header is decoded, its body is a fresh ``bytes``
-    # (zmtp/inplace.py) that ``read_buffers`` offers for the rest, followed by
-    # spare bodies of the same size, each behind a 9-octet header slot, up to
-    # IN_PLACE_READ octets in all: a stream of like messages then lands, one
-    # ``recvmsg_into`` per several messages, in the very objects the
-    # application gets. ``filled`` checks each header that arrived: one that
-    # is not a long single frame of the expected size ends the guess, and what
-    # was read from it on is decoded by ``feed`` like any input.
+    # The last frame of a message, IN_PLACE_MIN..IN_PLACE_MAX octets, is received
+    # in place when its message's head -- the octets from the message's first
+    # frame to this body: the frame header alone for a single-frame message,
+    # or small frames before it such as a REQ/REP envelope -- is in the same
+    # read and at most HEAD_MAX octets. Once the head is decoded, the body is a
+    # fresh ``bytes`` (zmtp/inplace.py) that ``read_buffers`` offers for the
+    # rest, followed by spare bodies of the same size, each behind a slot for
+    # a head like this one, up to IN_PLACE_READ octets in all: a stream of like
+    # messages then lands, one ``recvmsg_into`` per several messages, in the
+    # very objects the application gets. ``filled`` checks each head that
+    # arrived: one that differs from the first ends the guess, and what was
+    # read from it on is decoded by ``feed`` like any input. Equal heads hold
+    # equal frames, so a guessed message reuses the first one's (``bytes``).
 
-    def _start_in_place(self, size: int, first: memoryview) -> None:
-        """The body of a ``size``-octet frame begins with ``first``: fill it in place."""
-        if self._expect != size:
+    def _start_in_place(
+        self, size: int, head: bytes, prefix: tuple[bytes, ...], first: memoryview
+    ) -> None:
+        """The body of a ``size``-octet frame, after ``head`` (which holds the
+        frames ``prefix`` of its message), begins with ``first``: fill it in place."""
+        if self._expect != size or self._head != head:
             self._spec.clear()
             self._expect = size
+            self._head = head
+        self._prefix = prefix
         body, view = _inplace.new_bytes(size)
         k = len(first)
         if k:
             view[:k] = first
         self._body, self._bview, self._filled, self._need = body, view, k, size - k
+
+    def _whole(self, body: bytes) -> Any:
+        """The message a body filled in place completes."""
+        prefix = self._prefix
+        return [*prefix, body] if prefix else (body,)
 
     def _feed_in_place(self, data: bytes | bytearray | memoryview) -> list[Any]:
         """``feed`` while a body is filled in place: copy into it."""
@@ -622,7 +651,7 @@ class FrameDecoder:
             self._need = need - k
             return []
         view[filled:] = data[:need]
-        out: list[Any] = [(self._body,)]
+        out: list[Any] = [self._whole(self._body)]
         self._body = self._bview = None
         self._need = self._filled = 0
         if k > need:
@@ -642,16 +671,17 @@ class FrameDecoder:
             room = self._need
         hdrs = self._hdrs
         if hdrs is None:
-            hdrs = self._hdrs = bytearray(9 * (IN_PLACE_READ // IN_PLACE_MIN + 1))
+            hdrs = self._hdrs = bytearray(HEAD_MAX * (IN_PLACE_READ // IN_PLACE_MIN + 1))
         slots = memoryview(hdrs)
+        hl = len(self._head)
         spec = self._spec
         i = 0
         while room < IN_PLACE_READ:
             if i == len(spec):
                 spec.append(_inplace.new_bytes(size))
-            iov.append(slots[9 * i : 9 * i + 9])
+            iov.append(slots[hl * i : hl * i + hl])
             iov.append(spec[i][1])
-            room += 9 + size
+            room += hl + size
             i += 1
         return iov
 
@@ -668,7 +698,7 @@ class FrameDecoder:
                 self._filled += n
                 self._need = need - n
                 return out
-            out.append((body,))
+            out.append(self._whole(body))
             n -= need
             self._body = self._bview = None
             self._need = self._filled = 0
@@ -677,17 +707,19 @@ class FrameDecoder:
             spec.clear()
             return out
         size = self._expect
+        head = self._head
+        hl = len(head)
         hdrs = self._hdrs
-        assert hdrs is not None  # octets beyond the body went to the spare headers
+        assert hdrs is not None  # octets beyond the body went to the head slots
         i = 0
         while n:
-            p = 9 * i
-            if n < 9 or hdrs[p] != LONG or _unpack_u64(hdrs, p + 1)[0] != size:
-                # Not the frame guessed: decode the rest of the read as usual.
+            p = hl * i
+            if n < hl or hdrs[p : p + hl] != head:
+                # Not the message guessed: decode the rest of the read as usual.
                 rest: list[Any] = []
                 while n:
-                    h = 9 if n > 9 else n
-                    rest.append(hdrs[9 * i : 9 * i + h])
+                    h = hl if n > hl else n
+                    rest.append(hdrs[hl * i : hl * i + h])
                     n -= h
                     if n:
                         b = size if n > size else n
@@ -696,14 +728,15 @@ class FrameDecoder:
                     i += 1
                 data = b"".join(rest)  # before the spare bodies (and views) go
                 self._expect = 0
+                self._head = b""
                 spec.clear()
                 out += self.feed(data)
                 return out
-            n -= 9
+            n -= hl
             body, view = spec[i]
             i += 1
             if n >= size:
-                out.append((body,))
+                out.append(self._whole(body))
                 n -= size
             else:
                 self._body, self._bview, self._filled, self._need = body, view, n, size - n
