@@ -52,6 +52,7 @@ from typing import Any
 
 from . import inplace as _inplace
 from .errors import ProtocolError
+from .heap import hold_heap
 
 __all__ = [
     "COMMAND",
@@ -263,21 +264,21 @@ def _encode_multipart(msg: Sequence[Buffer], append: Callable[[Buffer], None]) -
         append(p)
 
 
-# Single-frame messages of IN_PLACE_MIN to IN_PLACE_MAX octets are received
-# in place ("In place" in FrameDecoder), reading up to IN_PLACE_READ octets
-# at a time. The band is where it measured faster (64 KiB PUSH/PULL pairs,
-# same run, alternating: receiver CPU per message 43-50 -> 41-44 us on tcp,
-# page faults 2.7-3.8 -> 0.9-2.4). At 32 KiB it was faster in one run of
-# three; at 96 and 128 KiB slower (the receiver faulted 10-15 times per
-# message against 2-6), for reasons not found yet, so those sizes are
-# sliced out of a read buffer as before.
+# Last frames of IN_PLACE_MIN to IN_PLACE_MAX octets are received in place
+# ("In place" in FrameDecoder), reading up to IN_PLACE_READ octets at a time
+# (more when one body's rest is longer). Same-library tcp pairs, receiver
+# CPU per message, in place against sliced out of a read buffer, both with
+# the heap held (zmtp/heap.py), two runs each: 128 KiB 37-44 us (sliced
+# 45-46), 256 KiB 84-97 (128-136), 1 MiB 239-310 (276-405); at 32 KiB about
+# level (16-17 against 15-16), so smaller bodies are sliced. Without the heap held, reading in place
+# faulted more than slicing at 96-256 KiB (10-15 faults per message).
 IN_PLACE_MIN = 40 * 1024
-IN_PLACE_MAX = 80 * 1024
+IN_PLACE_MAX = _inplace.MAX
 IN_PLACE_READ = 256 * 1024
 # The most octets of a message before its body for that body to go in place:
 # room for the frame header behind a REQ/REP envelope or a few short frames.
 HEAD_MAX = 64
-assert IN_PLACE_MAX <= IN_PLACE_READ <= _inplace.MAX
+assert IN_PLACE_MIN <= IN_PLACE_READ <= IN_PLACE_MAX <= _inplace.MAX
 # Runs: at least this many like frames in a row are decoded in one go, and
 # only bodies up to this size (bigger ones are few per read anyway).
 _RUN_MIN = 8
@@ -589,6 +590,8 @@ class FrameDecoder:
         if size > self._limit:
             raise self._too_big(size)
         start = pos + header
+        if size >= IN_PLACE_MIN:
+            hold_heap()
         if flags == LONG and IN_PLACE_MIN <= size <= IN_PLACE_MAX and _inplace.AVAILABLE:
             parts = self._parts
             if parts is None:
