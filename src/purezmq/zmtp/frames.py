@@ -278,6 +278,8 @@ IN_PLACE_READ = 256 * 1024
 # The most octets of a message before its body for that body to go in place:
 # room for the frame header behind a REQ/REP envelope or a few short frames.
 HEAD_MAX = 64
+# What a read after such a body takes when no message is guessed (decoded as usual).
+AFTER_READ = 16 * 1024
 assert IN_PLACE_MIN <= IN_PLACE_READ <= IN_PLACE_MAX <= _inplace.MAX
 # Runs: at least this many like frames in a row are decoded in one go, and
 # only bodies up to this size (bigger ones are few per read anyway).
@@ -344,6 +346,8 @@ class FrameDecoder:
         "_expect",
         "_head",
         "_prefix",
+        "_bmore",
+        "_after",
         "_spec",
         "_hdrs",
         "saw_command",
@@ -359,16 +363,18 @@ class FrameDecoder:
         self._chunks: list[bytes] = []  # pieces of the body being collected
         self._flags = 0  # flags of the frame whose body is being collected
         # Large bodies read in place (see "In place" below): the body being
-        # filled and its view, octets in it so far, the size of body expected
-        # next (0: none), the octets expected before it (its message's head)
-        # and the frames they hold, spare bodies of that size, the buffer of
-        # their head slots.
+        # filled and its view, octets in it so far, the size of body guessed
+        # next (0: none), the head of the last body's message and the frames
+        # in it, spare bodies of the guessed size, the buffer of their head
+        # slots.
         self._body: bytes | None = None
         self._bview: memoryview | None = None
         self._filled = 0
         self._expect = 0
         self._head = b""
         self._prefix: tuple[bytes, ...] = ()
+        self._bmore = False  # the body filled in place has MORE: its message goes on
+        self._after: bytearray | None = None  # read after a body when no head is guessed
         self._spec: list[tuple[bytes, memoryview]] = []
         self._hdrs: bytearray | None = None
         self.saw_command = False
@@ -592,60 +598,86 @@ class FrameDecoder:
         start = pos + header
         if size >= IN_PLACE_MIN:
             hold_heap()
-        if flags == LONG and IN_PLACE_MIN <= size <= IN_PLACE_MAX and _inplace.AVAILABLE:
+        if flags & ~MORE == LONG and IN_PLACE_MIN <= size <= IN_PLACE_MAX and _inplace.AVAILABLE:
             parts = self._parts
-            if parts is None:
-                self._start_in_place(size, buf[pos:start], (), memoryview(buf)[start:n])
-                return
-            if 0 <= mstart and start - mstart <= HEAD_MAX:
-                self._parts = None
+            self._parts = None
+            more = flags != LONG
+            head: bytes | None = None  # what to guess for the next message, if anything
+            if more:
+                pass
+            elif parts is None:
+                head = buf[pos:start]
+            elif 0 <= mstart and start - mstart <= HEAD_MAX:
                 head = buf[mstart:start]
-                self._start_in_place(size, head, tuple(parts), memoryview(buf)[start:n])
-                return
+            prefix = tuple(parts) if parts else ()
+            self._start_in_place(size, head, prefix, more, memoryview(buf)[start:n])
+            return
         self._flags = flags
         self._need = start + size - n
         self._chunks = [buf[start:]] if start < n else []
 
     # -- In place ----------------------------------------------------------------
-    # The last frame of a message, IN_PLACE_MIN..IN_PLACE_MAX octets, is received
-    # in place when its message's head -- the octets from the message's first
-    # frame to this body: the frame header alone for a single-frame message,
-    # or small frames before it such as a REQ/REP envelope -- is in the same
-    # read and at most HEAD_MAX octets. Once the head is decoded, the body is a
-    # fresh ``bytes`` (zmtp/inplace.py) that ``read_buffers`` offers for the
-    # rest, followed by spare bodies of the same size, each behind a slot for
-    # a head like this one, up to IN_PLACE_READ octets in all: a stream of like
-    # messages then lands, one ``recvmsg_into`` per several messages, in the
-    # very objects the application gets. ``filled`` checks each head that
-    # arrived: one that differs from the first ends the guess, and what was
-    # read from it on is decoded by ``feed`` like any input. Equal heads hold
-    # equal frames, so a guessed message reuses the first one's (``bytes``).
+    # A long frame of IN_PLACE_MIN..IN_PLACE_MAX octets whose header ends a read
+    # is received in place: its body is a fresh ``bytes`` (zmtp/inplace.py) that
+    # ``read_buffers`` offers for the rest of the body, so the kernel writes it
+    # where the application gets it. What follows the body in that read goes
+    # to a small ``_after`` buffer, decoded as any input -- unless the next
+    # message can be guessed: when this frame ends its message, and the
+    # message's head (the octets from its first frame to this body: the frame
+    # header alone for a single-frame message, or small frames before it such
+    # as a REQ/REP envelope or a topic) is in the same read, at most HEAD_MAX
+    # octets, and the same as the head of the body before, spare bodies of the
+    # same size follow instead, each behind a slot for a like head, up to
+    # IN_PLACE_READ octets in all. (A head seen once is not guessed from:
+    # routing ids that change with every message would have spares made and
+    # copied out again each time.) A
+    # stream of like messages then lands, one ``recvmsg_into`` per several
+    # messages, in the very objects the application gets. ``filled`` checks
+    # each head that arrived: one that differs ends the guess, and what was
+    # read from it on is decoded by ``feed``. Equal heads hold equal frames,
+    # so a guessed message reuses the first one's (``bytes``).
 
     def _start_in_place(
-        self, size: int, head: bytes, prefix: tuple[bytes, ...], first: memoryview
+        self,
+        size: int,
+        head: bytes | None,
+        prefix: tuple[bytes, ...],
+        more: bool,
+        first: memoryview,
     ) -> None:
-        """The body of a ``size``-octet frame, after ``head`` (which holds the
-        frames ``prefix`` of its message), begins with ``first``: fill it in place."""
-        if self._expect != size or self._head != head:
+        """The body of a ``size``-octet frame (``more``: not its message's last),
+        after the frames ``prefix`` of its message, begins with ``first``: fill it
+        in place. ``head``: the octets before it to guess the next message by, or
+        None for no guess."""
+        if head is not None and head == self._head:
+            self._expect = size  # a second like head in a row: guess the next
+        else:
             self._spec.clear()
-            self._expect = size
-            self._head = head
+            self._expect = 0
+            self._head = head or b""
         self._prefix = prefix
+        self._bmore = more
         body, view = _inplace.new_bytes(size)
         k = len(first)
         if k:
             view[:k] = first
         self._body, self._bview, self._filled, self._need = body, view, k, size - k
 
-    def _whole(self, body: bytes) -> Any:
-        """The message a body filled in place completes."""
+    def _body_done(self, body: bytes, out: list[Any]) -> None:
+        """The body filled in place is complete: its message, or the frames so far."""
         prefix = self._prefix
-        return [*prefix, body] if prefix else (body,)
+        self._body = self._bview = None
+        self._need = self._filled = 0
+        if self._bmore:
+            self._parts = [*prefix, body]
+        else:
+            out.append([*prefix, body] if prefix else (body,))
 
     def _feed_in_place(self, data: bytes | bytearray | memoryview) -> list[Any]:
         """``feed`` while a body is filled in place: copy into it."""
         view = self._bview
-        assert view is not None and self._body is not None
+        body = self._body
+        assert view is not None and body is not None
         need, filled = self._need, self._filled
         k = len(data)
         if k < need:
@@ -654,9 +686,8 @@ class FrameDecoder:
             self._need = need - k
             return []
         view[filled:] = data[:need]
-        out: list[Any] = [self._whole(self._body)]
-        self._body = self._bview = None
-        self._need = self._filled = 0
+        out: list[Any] = []
+        self._body_done(body, out)
         if k > need:
             out += self.feed(data[need:])
         return out
@@ -664,11 +695,16 @@ class FrameDecoder:
     def read_buffers(self) -> list[memoryview] | None:
         """Where the next read should go, or None for an ordinary read (see "In place")."""
         size = self._expect
+        view = self._bview
         if not size:
-            return None
+            if view is None:
+                return None
+            after = self._after
+            if after is None:
+                after = self._after = bytearray(AFTER_READ)
+            return [view[self._filled :], memoryview(after)]
         iov: list[memoryview] = []
         room = 0
-        view = self._bview
         if view is not None:
             iov.append(view[self._filled :])
             room = self._need
@@ -701,13 +737,16 @@ class FrameDecoder:
                 self._filled += n
                 self._need = need - n
                 return out
-            out.append(self._whole(body))
             n -= need
-            self._body = self._bview = None
-            self._need = self._filled = 0
+            self._body_done(body, out)
         spec = self._spec
         if not n:
             spec.clear()
+            return out
+        if not self._expect:  # no guess: the rest of the read is in _after
+            after = self._after
+            assert after is not None
+            out += self.feed(memoryview(after)[:n].tobytes())
             return out
         size = self._expect
         head = self._head
@@ -730,8 +769,7 @@ class FrameDecoder:
                         n -= b
                     i += 1
                 data = b"".join(rest)  # before the spare bodies (and views) go
-                self._expect = 0
-                self._head = b""
+                self._expect = 0  # (the head stays: when it comes again, so does the guess)
                 spec.clear()
                 out += self.feed(data)
                 return out
@@ -739,10 +777,11 @@ class FrameDecoder:
             body, view = spec[i]
             i += 1
             if n >= size:
-                out.append(self._whole(body))
+                out.append([*self._prefix, body] if self._prefix else (body,))
                 n -= size
             else:
                 self._body, self._bview, self._filled, self._need = body, view, n, size - n
+                self._bmore = False
                 n = 0
         spec.clear()
         return out
